@@ -1,0 +1,3 @@
+from gptapi.cli.main import app
+
+app()

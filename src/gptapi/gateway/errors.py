@@ -1,0 +1,119 @@
+"""OpenAI's error envelope: `{"error": {"message", "type", "param", "code"}}`.
+
+Every /v1 failure is an `OpenAIError`; the exception handler renders it with its status and
+headers. The status decides what the official SDKs raise and whether they retry, so each
+constructor below picks status, type and code as OpenAI does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+
+class OpenAIError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def json_bytes(self) -> bytes:
+        return orjson.dumps(self.body())
+
+
+def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> OpenAIError:
+    return OpenAIError(400, message, param=param, code=code)
+
+
+def missing_api_key() -> OpenAIError:
+    return OpenAIError(
+        401,
+        "You didn't provide an API key. You need to provide your API key in an Authorization "
+        "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+        code="missing_api_key",
+    )
+
+
+def invalid_api_key(token: str) -> OpenAIError:
+    shown = token[:12] + "…" if len(token) > 12 else "…"
+    return OpenAIError(401, f"Incorrect API key provided: {shown}", code="invalid_api_key")
+
+
+def model_not_found(model: str) -> OpenAIError:
+    return OpenAIError(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def insufficient_quota(message: str) -> OpenAIError:
+    # The SDK retries 429 unless told not to; running out of credit is not transient.
+    return OpenAIError(
+        429,
+        message,
+        type="insufficient_quota",
+        code="insufficient_quota",
+        headers={"x-should-retry": "false"},
+    )
+
+
+def overloaded(model: str, retry_after: int = 1) -> OpenAIError:
+    return OpenAIError(
+        503,
+        f"The model `{model}` is currently overloaded. Please try again later.",
+        type="server_error",
+        code="model_overloaded",
+        headers={"retry-after": str(retry_after)},
+    )
+
+
+def upstream_unavailable(model: str) -> OpenAIError:
+    return OpenAIError(
+        503,
+        f"No server for `{model}` is available right now. Please try again later.",
+        type="server_error",
+        code="service_unavailable",
+        headers={"retry-after": "2"},
+    )
+
+
+def upstream_timeout() -> OpenAIError:
+    return OpenAIError(
+        504, "The model took too long to respond.", type="server_error", code="timeout"
+    )
+
+
+def upstream_failed() -> OpenAIError:
+    return OpenAIError(
+        502,
+        "The server had an error while processing your request.",
+        type="server_error",
+        code="upstream_error",
+    )

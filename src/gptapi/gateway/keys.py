@@ -1,0 +1,159 @@
+"""API key authentication with an in-memory cache.
+
+A verified key is trusted from memory for `key_cache_ttl_seconds`, so revoking it in the
+database takes effect everywhere within that many seconds without a query per request.
+Expiry is checked on every request against the cached `expires_at`, so it is exact.
+`last_used_at` is collected in memory and written in one batch periodically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+
+from gptapi.kit.db import SessionMaker
+from gptapi.kit.secrets import hash_api_key, looks_like_api_key
+from gptapi.models import ApiKey, Organization, User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyContext:
+    key_id: uuid.UUID
+    organization_id: uuid.UUID
+    user_id: uuid.UUID
+    rpm_limit: int  # 0: unlimited
+    tpm_limit: int
+    expires_at: datetime | None
+
+    @property
+    def limiter_key(self) -> str:
+        return self.key_id.hex
+
+
+@dataclass(slots=True)
+class _Entry:
+    context: KeyContext | None
+    fetched_at: float
+
+
+class KeyCache:
+    def __init__(
+        self,
+        sessions: SessionMaker,
+        *,
+        ttl: float,
+        negative_ttl: float,
+        default_rpm: int,
+        default_tpm: int,
+    ) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._negative_ttl = negative_ttl
+        self._default_rpm = default_rpm
+        self._default_tpm = default_tpm
+        self._entries: dict[str, _Entry] = {}
+        self._loading: dict[str, asyncio.Future[KeyContext | None]] = {}
+        self._touched: dict[uuid.UUID, datetime] = {}
+
+    async def authenticate(self, token: str) -> KeyContext | None:
+        """The key's context, or None when the token is unknown, revoked or expired."""
+        if not looks_like_api_key(token):
+            return None
+        digest = hash_api_key(token)
+        now = time.monotonic()
+        entry = self._entries.get(digest)
+        ttl = self._ttl if entry is not None and entry.context is not None else self._negative_ttl
+        if entry is None or now - entry.fetched_at > ttl:
+            context = await self._load_once(digest)
+        else:
+            context = entry.context
+        if context is None:
+            return None
+        wall = datetime.now(UTC)
+        if context.expires_at is not None and context.expires_at <= wall:
+            return None
+        self._touched[context.key_id] = wall
+        return context
+
+    def forget(self, token: str) -> None:
+        self._entries.pop(hash_api_key(token), None)
+
+    async def _load_once(self, digest: str) -> KeyContext | None:
+        # Concurrent misses for one key share a single query.
+        pending = self._loading.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[KeyContext | None] = asyncio.get_running_loop().create_future()
+        self._loading[digest] = future
+        try:
+            context = await self._query(digest)
+            self._entries[digest] = _Entry(context, time.monotonic())
+            future.set_result(context)
+            return context
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._loading[digest]
+
+    async def _query(self, digest: str) -> KeyContext | None:
+        statement = (
+            select(ApiKey, Organization.default_rpm_limit, Organization.default_tpm_limit)
+            .join(Organization, Organization.id == ApiKey.organization_id)
+            .join(User, User.id == ApiKey.user_id)
+            .where(
+                ApiKey.key_hash == digest,
+                ApiKey.revoked.is_(False),
+                Organization.is_active.is_(True),
+                User.is_active.is_(True),
+            )
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(statement)).first()
+        if row is None:
+            return None
+        key, org_rpm, org_tpm = row
+        return KeyContext(
+            key_id=key.id,
+            organization_id=key.organization_id,
+            user_id=key.user_id,
+            rpm_limit=_first_set(key.rpm_limit, org_rpm, self._default_rpm),
+            tpm_limit=_first_set(key.tpm_limit, org_tpm, self._default_tpm),
+            expires_at=key.expires_at,
+        )
+
+    async def flush_last_used(self) -> None:
+        if not self._touched:
+            return
+        touched, self._touched = self._touched, {}
+        try:
+            async with self._sessions() as session, session.begin():
+                for key_id, used_at in touched.items():
+                    await session.execute(
+                        update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=used_at)
+                    )
+        except Exception:
+            log.exception("could not record last_used_at; will retry")
+            for key_id, used_at in touched.items():
+                self._touched.setdefault(key_id, used_at)
+
+    async def run_flusher(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.flush_last_used()
+
+
+def _first_set(*values: int | None) -> int:
+    for value in values:
+        if value is not None:
+            return value
+    return 0

@@ -1,0 +1,45 @@
+"""POST /v1/completions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gptapi.gateway.catalog import CatalogModel
+from gptapi.gateway.openai.plan import (
+    TEMPLATE_OVERHEAD_TOKENS,
+    Plan,
+    resolve_max_tokens,
+    split_prompts,
+)
+from gptapi.gateway.openai.protocol import CompletionRequest, parse
+
+
+class CompletionSurface:
+    endpoint = "completions"
+    path = "/v1/completions"
+    kind = "chat"
+
+    def plan(
+        self, body: dict[str, Any], model: CatalogModel, *, body_size: int, output_cap: int
+    ) -> Plan:
+        request = parse(CompletionRequest, body)
+        max_tokens = resolve_max_tokens(request.max_tokens, output_cap, "max_tokens")
+        payload = dict(body)
+        payload["max_tokens"] = max_tokens
+        if request.stream:
+            payload["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        texts, token_count, prompts = split_prompts(request.prompt)
+        return Plan(
+            endpoint=self.endpoint,
+            path=self.path,
+            model=model,
+            requested_model=request.model,
+            stream=request.stream,
+            include_usage=bool(request.stream_options and request.stream_options.include_usage),
+            prompt_estimate=body_size + TEMPLATE_OVERHEAD_TOKENS,
+            max_output=max_tokens * request.n * prompts,
+            payload=payload,
+            prompt_texts=texts,
+            prompt_token_count=token_count,
+        )
+

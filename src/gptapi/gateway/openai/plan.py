@@ -1,0 +1,64 @@
+"""What a validated /v1 request turns into before it is admitted and forwarded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gptapi.gateway.catalog import CatalogModel
+from gptapi.gateway.errors import invalid_request
+
+
+@dataclass(slots=True)
+class Plan:
+    endpoint: str  # "chat.completions" | "completions" | "embeddings"
+    path: str  # upstream path
+    model: CatalogModel
+    requested_model: str
+    stream: bool
+    include_usage: bool  # the client asked for the usage chunk
+    prompt_estimate: int  # an upper bound on prompt tokens, for holds and TPM
+    max_output: int  # completion tokens reserved (max_tokens × n)
+    payload: dict[str, Any]  # what goes upstream
+    prompt_texts: list[str]  # prompt text to count if usage never arrives (completions)
+    prompt_token_count: int  # prompt tokens given as ids (known exactly)
+
+
+class Surface(Protocol):
+    endpoint: str
+    path: str
+    kind: str  # the model kind it serves: "chat" | "embedding"
+
+    def plan(
+        self, body: dict[str, Any], model: CatalogModel, *, body_size: int, output_cap: int
+    ) -> Plan: ...
+
+
+# Chat templates add role markers and, for some models, a default system prompt; this
+# bounds what they add on top of the request's own bytes.
+TEMPLATE_OVERHEAD_TOKENS = 64
+
+
+def resolve_max_tokens(requested: int | None, cap: int, param: str) -> int:
+    if requested is None:
+        return cap
+    if requested > cap:
+        raise invalid_request(
+            f"max_tokens is too large: {requested}. This model supports at most {cap} "
+            f"completion tokens, whereas you provided {requested}.",
+            param=param,
+            code="invalid_value",
+        )
+    return requested
+
+
+def split_prompts(prompt: str | list[str] | list[int] | list[list[int]]) -> tuple[list[str], int, int]:
+    """(texts, token ids given, number of prompts)."""
+    if isinstance(prompt, str):
+        return [prompt], 0, 1
+    if all(isinstance(p, str) for p in prompt):
+        return [p for p in prompt if isinstance(p, str)], 0, len(prompt)
+    if all(isinstance(p, int) for p in prompt):
+        return [], len(prompt), 1
+    arrays = [p for p in prompt if isinstance(p, list)]
+    return [], sum(len(a) for a in arrays), len(arrays)

@@ -1,0 +1,531 @@
+"""The /v1 pipeline shared by every surface: admit, forward, meter.
+
+    authenticate → parse → plan → rate limit → credit hold → upstream (retry before the
+    first byte) → respond or stream → settle the hold to the exact cost → usage record
+
+Every request that gets past admission ends in exactly one usage record, whatever happens
+to it afterwards (upstream failure, timeout, client disconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gptapi.config import Settings
+from gptapi.gateway import errors
+from gptapi.gateway.catalog import ModelCatalog
+from gptapi.gateway.credits import CreditAccounts, Hold, InsufficientCredit
+from gptapi.gateway.errors import OpenAIError
+from gptapi.gateway.keys import KeyCache, KeyContext
+from gptapi.gateway.limits import RateDecision, RateLimiter
+from gptapi.gateway.metering import UsageEntry, UsageWriter
+from gptapi.gateway.metrics import COST, LATENCY, REQUESTS, TIME_TO_FIRST_TOKEN, TOKENS
+from gptapi.gateway.openai.counting import TokenCounter
+from gptapi.gateway.openai.plan import Plan, Surface
+from gptapi.gateway.streaming import EventStreamResponse, cancel_on_disconnect
+from gptapi.gateway.upstream.client import UpstreamClient
+from gptapi.gateway.upstream.errors import NoServerAvailable, PoolSaturated
+from gptapi.gateway.upstream.registry import UpstreamRegistry, UpstreamServer
+from gptapi.kit.money import format_usd
+from gptapi.kit.sse import DONE, DONE_EVENT, event, iter_data
+
+log = logging.getLogger(__name__)
+
+# How long a response waits for its usage batch to commit before it is sent anyway (the
+# record stays queued and the cost stays held against the balance until it commits).
+COMMIT_WAIT_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class _Admission:
+    plan: Plan
+    context: KeyContext
+    hold: Hold
+    headers: dict[str, str]
+    request_id: str
+    started: float
+    reserved_tokens: int
+
+
+@dataclass(slots=True)
+class _Delivered:
+    """What a stream has put on the wire so far."""
+
+    texts: dict[int, list[str]] = field(default_factory=dict)
+    chunks: int = 0
+    first_token_at: float | None = None
+
+    def add(self, obj: dict[str, Any]) -> None:
+        for choice in obj.get("choices") or ():
+            text = _choice_text(choice)
+            if text:
+                self.texts.setdefault(choice.get("index", 0), []).append(text)
+                self.chunks += 1
+
+    def joined(self) -> list[str]:
+        return ["".join(parts) for _, parts in sorted(self.texts.items())]
+
+
+class OpenAIServing:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        keys: KeyCache,
+        limiter: RateLimiter,
+        accounts: CreditAccounts,
+        writer: UsageWriter,
+        catalog: ModelCatalog,
+        registry: UpstreamRegistry,
+        client: UpstreamClient,
+    ) -> None:
+        self.settings = settings
+        self.keys = keys
+        self.limiter = limiter
+        self.accounts = accounts
+        self.writer = writer
+        self.catalog = catalog
+        self.registry = registry
+        self.client = client
+        self.counter = TokenCounter(client, registry)
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ---------------------------------------------------------------- admission
+
+    async def authenticate(self, request: Request) -> KeyContext:
+        header = request.headers.get("authorization")
+        if not header:
+            raise errors.missing_api_key()
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise errors.invalid_api_key(header)
+        context = await self.keys.authenticate(token)
+        if context is None:
+            raise errors.invalid_api_key(token)
+        return context
+
+    async def handle(self, request: Request, surface: Surface) -> Response:
+        started = time.perf_counter()
+        request_id: str = request.scope["state"]["request_id"]
+        context = await self.authenticate(request)
+        body, size = await _read_json(request)
+        model_name = body.get("model")
+        if not isinstance(model_name, str) or not model_name:
+            raise errors.invalid_request("you must provide a model parameter", param="model")
+        model = self.catalog.get(model_name)
+        if model is None:
+            raise errors.model_not_found(model_name)
+        if model.kind != surface.kind:
+            raise errors.invalid_request(
+                f"The model `{model_name}` does not support {surface.endpoint}.",
+                param="model", code="model_not_supported",
+            )
+        pool = self.registry.pool(model_name)
+        if pool is None or not pool.candidates(set()):
+            raise errors.upstream_unavailable(model_name)
+        cap = min(pool.context_length or self.settings.max_tokens_cap, self.settings.max_tokens_cap)
+        plan = surface.plan(body, model, body_size=size, output_cap=cap)
+        admission = await self._admit(plan, context, request_id, started)
+        if plan.stream:
+            return await self._stream(request, admission)
+        return await self._complete(request, admission)
+
+    async def _admit(
+        self, plan: Plan, context: KeyContext, request_id: str, started: float
+    ) -> _Admission:
+        tokens = plan.prompt_estimate + plan.max_output
+        decision = await self.limiter.acquire(
+            context.limiter_key, context.rpm_limit, context.tpm_limit, tokens
+        )
+        if not decision.allowed:
+            raise _rate_limited(decision, plan, context)
+        max_cost = plan.model.cost(plan.prompt_estimate, plan.max_output)
+        try:
+            hold = await self.accounts.reserve(context.organization_id, max_cost)
+        except InsufficientCredit as exc:
+            await self.limiter.refund(context.limiter_key, context.tpm_limit, tokens)
+            raise _insufficient(exc, plan, decision.headers) from None
+        return _Admission(plan, context, hold, decision.headers, request_id, started, tokens)
+
+    # ---------------------------------------------------------------- forwarding
+
+    async def _open(
+        self, admission: _Admission
+    ) -> tuple[UpstreamServer, aiohttp.ClientResponse]:
+        """A server's response head, retrying elsewhere on connect errors and 503s."""
+        plan = admission.plan
+        body = orjson.dumps(plan.payload)
+        exclude: set[str] = set()
+        for _ in range(self.settings.upstream_attempts):
+            try:
+                server = await self.registry.acquire(
+                    plan.model.internal_name, exclude, self.settings.queue_timeout_seconds
+                )
+            except NoServerAvailable:
+                raise errors.upstream_unavailable(plan.requested_model) from None
+            except PoolSaturated:
+                raise errors.overloaded(plan.requested_model) from None
+            try:
+                response = await self.client.post(server, plan.path, body, admission.request_id)
+            except (aiohttp.ClientConnectionError, OSError) as exc:
+                self.registry.release(server)
+                self.registry.report_failure(server, f"{type(exc).__name__}: {exc}")
+                exclude.add(server.base_url)
+                continue
+            except BaseException:
+                self.registry.release(server)
+                raise
+            if response.status == 503:
+                response.release()
+                self.registry.release(server)
+                self.registry.report_failure(server, "503 before the first byte")
+                exclude.add(server.base_url)
+                continue
+            self.registry.report_success(server)
+            return server, response
+        raise errors.upstream_unavailable(plan.requested_model)
+
+    async def _complete(self, request: Request, admission: _Admission) -> Response:
+        plan = admission.plan
+        server: UpstreamServer | None = None
+        async with cancel_on_disconnect(request.receive) as gone:
+            try:
+                async with asyncio.timeout(self.settings.upstream_total_timeout_seconds):
+                    server, response = await self._open(admission)
+                    try:
+                        raw = await response.read()
+                    except BaseException:
+                        response.close()  # an unfinished response must not go back to the pool
+                        raise
+                    finally:
+                        self.registry.release(server)
+            except asyncio.CancelledError:
+                if not gone.is_set():
+                    raise
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                self._spawn(self._bill_counted(admission, server, _Delivered(), 499,
+                                               "client_disconnect"))
+                return Response(status_code=499)
+            except TimeoutError:
+                await self._finish_unbilled(admission, 504, "timeout", server)
+                raise errors.upstream_timeout() from None
+            except OpenAIError as exc:
+                await self._finish_unbilled(admission, exc.status, "upstream_unavailable", None)
+                exc.headers.update(admission.headers)
+                raise
+            except (aiohttp.ClientError, OSError) as exc:
+                log.warning("upstream %s failed mid-response: %s", server and server.base_url, exc)
+                await self._finish_unbilled(admission, 502, "upstream_error", server)
+                raise errors.upstream_failed() from None
+        if response.status != 200:
+            error = _translate_error(response.status, raw, plan)
+            await self._finish_unbilled(admission, error.status, "upstream_rejected", server)
+            error.headers.update(admission.headers)
+            raise error
+        try:
+            data = orjson.loads(raw)
+            usage = data.get("usage") or {}
+            prompt = int(usage["prompt_tokens"])
+            completion = int(usage.get("completion_tokens") or 0)
+        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
+            log.error("upstream %s returned a body without usage", server.base_url)
+            await self._bill_counted(admission, server, _Delivered(), 502, "upstream_error")
+            raise errors.upstream_failed() from None
+        data["model"] = plan.requested_model
+        data.pop("timings", None)
+        await self._bill(admission, prompt, completion, 200, "completed", "upstream", server)
+        return Response(orjson.dumps(data), 200, admission.headers, "application/json")
+
+    async def _stream(self, request: Request, admission: _Admission) -> Response:
+        try:
+            async with asyncio.timeout(self.settings.upstream_total_timeout_seconds):
+                server, response = await self._open(admission)
+        except TimeoutError:
+            await self._finish_unbilled(admission, 504, "timeout", None)
+            raise errors.upstream_timeout() from None
+        except OpenAIError as exc:
+            await self._finish_unbilled(admission, exc.status, "upstream_unavailable", None)
+            exc.headers.update(admission.headers)
+            raise
+        if response.status != 200:
+            raw = await response.read()
+            response.release()
+            self.registry.release(server)
+            error = _translate_error(response.status, raw, admission.plan)
+            await self._finish_unbilled(admission, error.status, "upstream_rejected", server)
+            error.headers.update(admission.headers)
+            raise error
+        return EventStreamResponse(self._relay(admission, server, response), admission.headers)
+
+    async def _relay(
+        self, admission: _Admission, server: UpstreamServer, response: aiohttp.ClientResponse
+    ) -> AsyncGenerator[bytes, None]:
+        plan = admission.plan
+        delivered = _Delivered()
+        usage: dict[str, Any] | None = None
+        outcome = "upstream_error"
+        error_payload: dict[str, Any] | None = None
+        deadline = time.monotonic() + self.settings.upstream_total_timeout_seconds
+        try:
+            async for data in iter_data(response.content):
+                if data == DONE:
+                    outcome = "completed"
+                    break
+                obj = orjson.loads(data)
+                if "error" in obj:
+                    error_payload = obj
+                    break
+                if obj.get("usage"):
+                    usage = obj["usage"]
+                    if not plan.include_usage:
+                        del obj["usage"]
+                        if not obj.get("choices"):
+                            continue
+                obj["model"] = plan.requested_model
+                obj.pop("timings", None)
+                yield event(orjson.dumps(obj))
+                delivered.add(obj)
+                if delivered.first_token_at is None and delivered.chunks:
+                    delivered.first_token_at = time.perf_counter()
+                if time.monotonic() > deadline:
+                    outcome = "timeout"
+                    break
+        except (asyncio.CancelledError, GeneratorExit):
+            outcome = "client_disconnect"
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError, orjson.JSONDecodeError) as exc:
+            log.warning("upstream %s broke mid-stream: %s", server.base_url, exc)
+            outcome = "timeout" if isinstance(exc, TimeoutError) else "upstream_error"
+        finally:
+            response.close()
+            self.registry.release(server)
+            if outcome == "upstream_error":
+                self.registry.report_failure(server, "stream broke")
+            if outcome == "client_disconnect":
+                self._spawn(self._settle_stream(admission, server, delivered, usage, outcome))
+        if outcome == "client_disconnect":
+            return
+        await self._settle_stream(admission, server, delivered, usage, outcome)
+        if outcome != "completed":
+            yield event(orjson.dumps(_stream_error(outcome, error_payload)))
+        yield DONE_EVENT
+
+    # ---------------------------------------------------------------- metering
+
+    async def _settle_stream(
+        self,
+        admission: _Admission,
+        server: UpstreamServer,
+        delivered: _Delivered,
+        usage: dict[str, Any] | None,
+        outcome: str,
+    ) -> None:
+        if delivered.first_token_at is not None:
+            TIME_TO_FIRST_TOKEN.labels(admission.plan.requested_model).observe(
+                delivered.first_token_at - admission.started
+            )
+        if usage is not None and "prompt_tokens" in usage:
+            await self._bill(
+                admission, int(usage["prompt_tokens"]), int(usage.get("completion_tokens") or 0),
+                200, outcome, "upstream", server,
+            )
+        else:
+            await self._bill_counted(admission, server, delivered, 200, outcome)
+
+    async def _bill_counted(
+        self,
+        admission: _Admission,
+        server: UpstreamServer | None,
+        delivered: _Delivered,
+        status: int,
+        outcome: str,
+    ) -> None:
+        """Bill from counted tokens when upstream usage never arrived: never a silent $0."""
+        counts = await self.counter.count(admission.plan, server, delivered.joined(),
+                                          delivered.chunks)
+        await self._bill(admission, counts.prompt, counts.completion, status, outcome,
+                         counts.source, server)
+
+    async def _finish_unbilled(
+        self, admission: _Admission, status: int, outcome: str, server: UpstreamServer | None
+    ) -> None:
+        """The request failed before any output: nothing is charged, but it is recorded."""
+        await self._bill(admission, 0, 0, status, outcome, "upstream", server)
+
+    async def _bill(
+        self,
+        admission: _Admission,
+        prompt: int,
+        completion: int,
+        status: int,
+        outcome: str,
+        metered_by: str,
+        server: UpstreamServer | None,
+    ) -> None:
+        plan, context = admission.plan, admission.context
+        cost = plan.model.cost(prompt, completion)
+        if cost > admission.hold.amount:
+            log.warning("request %s cost %d above its hold %d", admission.request_id, cost,
+                        admission.hold.amount)
+        self.accounts.settle(admission.hold, cost)
+        await self.limiter.refund(
+            context.limiter_key, context.tpm_limit,
+            admission.reserved_tokens - prompt - completion,
+        )
+        elapsed = time.perf_counter() - admission.started
+        model = plan.requested_model
+        REQUESTS.labels(plan.endpoint, model, str(status)).inc()
+        LATENCY.labels(plan.endpoint, model).observe(elapsed)
+        TOKENS.labels(model, "prompt").inc(prompt)
+        TOKENS.labels(model, "completion").inc(completion)
+        COST.labels(model).inc(cost)
+        committed = self.writer.submit(
+            UsageEntry(
+                request_id=admission.request_id,
+                organization_id=context.organization_id,
+                api_key_id=context.key_id,
+                user_id=context.user_id,
+                model_id=plan.model.id,
+                model_name=model,
+                endpoint=plan.endpoint,
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cost_nanos=cost,
+                status=status,
+                outcome=outcome,
+                metered_by=metered_by,
+                latency_ms=int(elapsed * 1000),
+                upstream=server.base_url if server else "",
+                created_at=datetime.now(UTC),
+            )
+        )
+        # The response is released once it is billed (committed), within a bound.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(committed), COMMIT_WAIT_SECONDS)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        """Wait for disconnect settlements still in flight (shutdown)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+
+async def _read_json(request: Request) -> tuple[dict[str, Any], int]:
+    raw = await request.body()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.invalid_request("The request body is not valid UTF-8.") from None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise errors.invalid_request(
+            "We could not parse the JSON body of your request. The OpenAI API expects a JSON "
+            "payload."
+        ) from None
+    if not isinstance(body, dict):
+        raise errors.invalid_request("The request body must be a JSON object.")
+    return body, len(raw)
+
+
+def _choice_text(choice: dict[str, Any]) -> str:
+    if "text" in choice:
+        return choice.get("text") or ""
+    delta = choice.get("delta") or {}
+    text = delta.get("content") or ""
+    for key in ("reasoning_content",):
+        text += delta.get(key) or ""
+    for call in delta.get("tool_calls") or ():
+        function = call.get("function") or {}
+        text += (function.get("name") or "") + (function.get("arguments") or "")
+    return text
+
+
+def _translate_error(status: int, raw: bytes, plan: Plan) -> OpenAIError:
+    try:
+        upstream = orjson.loads(raw).get("error") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        upstream = {}
+    message = str(upstream.get("message") or "")
+    kind = upstream.get("type")
+    if kind == "exceed_context_size_error" or "context size" in message:
+        n_ctx = upstream.get("n_ctx")
+        n_prompt = upstream.get("n_prompt_tokens")
+        detail = (
+            f"This model's maximum context length is {n_ctx} tokens. However, your request "
+            f"resulted in {n_prompt} tokens." if n_ctx and n_prompt else
+            "This model's maximum context length was exceeded."
+        )
+        param = "messages" if plan.endpoint == "chat.completions" else (
+            "prompt" if plan.endpoint == "completions" else "input")
+        return OpenAIError(400, f"{detail} Please reduce the length of the input.",
+                           code="context_length_exceeded", param=param)
+    if status in (400, 404, 422) and message:
+        return OpenAIError(400, message, code="invalid_request")
+    log.error("upstream answered %d: %s", status, raw[:500])
+    return errors.upstream_failed()
+
+
+def _stream_error(outcome: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+    if payload is not None:
+        upstream = payload.get("error") or {}
+        message = str(upstream.get("message") or "The model failed while generating.")
+    elif outcome == "timeout":
+        message = "The model took too long to respond."
+    else:
+        message = "The connection to the model was lost while generating."
+    return {"error": {"message": message, "type": "server_error", "param": None,
+                      "code": "timeout" if outcome == "timeout" else "upstream_error"}}
+
+
+def _rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> OpenAIError:
+    unit = "requests per min (RPM)" if decision.exceeded == "requests" else "tokens per min (TPM)"
+    if decision.never:
+        message = (
+            f"Request too large for {plan.requested_model} on {unit}: Limit {decision.limit}, "
+            f"Requested {decision.requested}. Lower max_tokens or the input, or raise the key's "
+            "limit."
+        )
+        headers = {"x-should-retry": "false"}
+    else:
+        message = (
+            f"Rate limit reached for {plan.requested_model} on {unit}: Limit {decision.limit}, "
+            f"Remaining {decision.remaining}, Requested {decision.requested}. Please try again "
+            f"in {decision.retry_after:.3g}s."
+        )
+        headers = {
+            "retry-after": str(max(1, int(decision.retry_after + 0.999))),
+            "retry-after-ms": str(int(decision.retry_after * 1000)),
+        }
+    return OpenAIError(
+        429, message, type=decision.exceeded or "requests", code="rate_limit_exceeded",
+        headers={**decision.headers, **headers},
+    )
+
+
+def _insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -> OpenAIError:
+    error = errors.insufficient_quota(
+        "You exceeded your current quota, please check your plan and billing details. This "
+        f"request may cost up to {format_usd(exc.required)} ({plan.prompt_estimate} prompt "
+        f"tokens at most + {plan.max_output} completion tokens) and the available balance is "
+        f"{format_usd(exc.available)}. Add credit, or lower max_tokens."
+    )
+    error.headers.update(headers)
+    return error

@@ -1,0 +1,81 @@
+"""ASGI plumbing for client disconnects.
+
+`EventStreamResponse` sends an async generator as `text/event-stream` while watching for
+the client to go away; when it does, the generator is cancelled at once (not at its next
+write), so its `finally` closes the upstream request and llama-server frees the slot.
+`cancel_on_disconnect` gives non-streaming handlers the same: the handler task is cancelled
+when the client disconnects while it waits on the upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+@contextlib.asynccontextmanager
+async def cancel_on_disconnect(receive: Receive) -> AsyncIterator[asyncio.Event]:
+    """Cancel the current task if the client disconnects inside the block.
+
+    The yielded event is set when that happened, so the caller can tell a disconnect from
+    any other cancellation.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        await _wait_for_disconnect(receive)
+        gone.set()
+        task.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield gone
+    finally:
+        watcher.cancel()
+
+
+class EventStreamResponse(Response):
+    media_type = "text/event-stream"
+
+    def __init__(self, body: AsyncGenerator[bytes, None], headers: Mapping[str, str]) -> None:
+        super().__init__(content=None, status_code=200, headers=dict(headers))
+        self.raw_headers.append((b"cache-control", b"no-cache"))
+        self.raw_headers.append((b"x-accel-buffering", b"no"))
+        self._body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        pump = asyncio.create_task(self._pump(send))
+        watcher = asyncio.create_task(_wait_for_disconnect(receive))
+        try:
+            done, _ = await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watcher.cancel()
+            if not pump.done():
+                pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await pump
+
+    async def _pump(self, send: Send) -> None:
+        try:
+            await send(
+                {"type": "http.response.start", "status": self.status_code,
+                 "headers": self.raw_headers}
+            )
+            async for chunk in self._body:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await self._body.aclose()

@@ -1,0 +1,25 @@
+"""Why an upstream attempt failed.
+
+UpstreamError
+ ├── NoServerAvailable      no healthy server in the pool (503, nothing was sent)
+ ├── PoolSaturated          every slot busy past the queue wait (503, nothing was sent)
+ └── AttemptFailed          this server failed before the first byte; try another
+"""
+
+from __future__ import annotations
+
+
+class UpstreamError(Exception):
+    pass
+
+
+class NoServerAvailable(UpstreamError):
+    pass
+
+
+class PoolSaturated(UpstreamError):
+    pass
+
+
+class AttemptFailed(UpstreamError):
+    pass

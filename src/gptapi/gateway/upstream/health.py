@@ -1,0 +1,64 @@
+"""Active health checks: `/health` decides health (503 while loading), `/props` the capacity."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+
+from gptapi.gateway.upstream.client import UpstreamClient
+from gptapi.gateway.upstream.registry import UpstreamRegistry, UpstreamServer
+
+log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT = 2.0
+
+
+class HealthChecker:
+    def __init__(self, registry: UpstreamRegistry, client: UpstreamClient, interval: float) -> None:
+        self._registry = registry
+        self._client = client
+        self._interval = interval
+
+    async def check(self, server: UpstreamServer) -> bool:
+        try:
+            status, _ = await self._client.get_json(server, "/health", PROBE_TIMEOUT)
+            if status != 200:
+                self._mark(server, False, f"/health answered {status}")
+                return False
+            status, props = await self._client.get_json(server, "/props", PROBE_TIMEOUT)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            self._mark(server, False, f"{type(exc).__name__}: {exc}")
+            return False
+        slots, n_ctx = _capacity(props) if status == 200 else (None, None)
+        if not server.healthy:
+            log.info("upstream %s is healthy (slots=%s, n_ctx=%s)", server.base_url, slots, n_ctx)
+        self._registry.set_health(server, True, slots=slots, n_ctx=n_ctx)
+        return True
+
+    def _mark(self, server: UpstreamServer, healthy: bool, reason: str) -> None:
+        if server.healthy:
+            log.warning("upstream %s is unhealthy: %s", server.base_url, reason)
+        server.last_error = reason
+        self._registry.set_health(server, healthy)
+
+    async def check_all(self) -> None:
+        await asyncio.gather(*(self.check(s) for s in self._registry.servers))
+
+    async def run(self) -> None:
+        while True:
+            await self.check_all()
+            await asyncio.sleep(self._interval)
+
+
+def _capacity(props: object) -> tuple[int | None, int | None]:
+    if not isinstance(props, dict):
+        return None, None
+    slots = props.get("total_slots")
+    settings = props.get("default_generation_settings")
+    n_ctx = settings.get("n_ctx") if isinstance(settings, dict) else None
+    return (
+        slots if isinstance(slots, int) and slots > 0 else None,
+        n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else None,
+    )

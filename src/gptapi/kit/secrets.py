@@ -1,0 +1,30 @@
+"""API key secrets: high entropy, shown once, stored only as a SHA-256 digest.
+
+A slow password hash is unnecessary for 256-bit random secrets and would cost the gateway
+milliseconds per request; a plain digest keeps lookup O(1) and leaks nothing useful.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+KEY_PREFIX = "gpt_live_"
+_SECRET_BYTES = 32
+DISPLAY_CHARS = 12  # "gpt_live_" plus the first characters of the secret, kept for display
+
+
+def generate_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    return key[: len(KEY_PREFIX) + DISPLAY_CHARS]
+
+
+def looks_like_api_key(token: str) -> bool:
+    return token.startswith(KEY_PREFIX) and 30 <= len(token) <= 128

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gptapi.models.base import Base, UTCDateTime, utcnow
+
+MODEL_KINDS = ("chat", "embedding")
+
+
+class Model(Base):
+    """A public model and its price. Prices are milli-dollars per 1M tokens (= nanos per token)."""
+
+    __tablename__ = "models"
+    __table_args__ = (
+        CheckConstraint("input_price_per_million_tokens >= 0", name="input_price_nonnegative"),
+        CheckConstraint("output_price_per_million_tokens >= 0", name="output_price_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    internal_name: Mapped[str] = mapped_column(String(100), unique=True)
+    input_price_per_million_tokens: Mapped[int] = mapped_column(BigInteger)
+    output_price_per_million_tokens: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20), default="chat")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
