@@ -156,8 +156,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        error = OpenAIError(500, "The server had an error while processing your request.",
-                            type="server_error", code="internal_error")
+        error = OpenAIError(
+            500,
+            "The server had an error while processing your request.",
+            type="server_error",
+            code="internal_error",
+        )
         return Response(error.json_bytes(), 500, None, "application/json")
 
     @app.get("/healthz", include_in_schema=False)

@@ -46,7 +46,9 @@ class OpenAIError(Exception):
         return orjson.dumps(self.body())
 
 
-def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> OpenAIError:
+def invalid_request(
+    message: str, *, param: str | None = None, code: str | None = None
+) -> OpenAIError:
     return OpenAIError(400, message, param=param, code=code)
 
 

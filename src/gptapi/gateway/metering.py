@@ -64,9 +64,7 @@ class UsageEntry:
 
 
 class UsageWriter:
-    def __init__(
-        self, engine: AsyncEngine, accounts: CreditAccounts, *, batch_max: int
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, accounts: CreditAccounts, *, batch_max: int) -> None:
         self._engine = engine
         self._accounts = accounts
         self._batch_max = batch_max

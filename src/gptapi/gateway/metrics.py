@@ -27,9 +27,7 @@ UPSTREAM_HEALTHY = Gauge(
 UPSTREAM_IN_FLIGHT = Gauge(
     "gptapi_upstream_in_flight", "Requests in flight to an upstream server", ["server"]
 )
-QUEUE_DEPTH = Gauge(
-    "gptapi_queue_depth", "Requests waiting for a free upstream slot", ["model"]
-)
+QUEUE_DEPTH = Gauge("gptapi_queue_depth", "Requests waiting for a free upstream slot", ["model"])
 UPSTREAM_RETRIES = Counter(
     "gptapi_upstream_retries_total", "Attempts retried on another server", ["model"]
 )

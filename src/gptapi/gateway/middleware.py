@@ -67,7 +67,10 @@ class BodyTooLarge(OpenAIError):
 async def _reject_too_large(limit: int, send: Send) -> None:
     error = BodyTooLarge(limit)
     await send(
-        {"type": "http.response.start", "status": 413,
-         "headers": [(b"content-type", b"application/json")]}
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
     )
     await send({"type": "http.response.body", "body": error.json_bytes()})

@@ -51,7 +51,10 @@ class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
     def __init__(self, body: AsyncGenerator[bytes, None], headers: Mapping[str, str]) -> None:
-        super().__init__(content=None, status_code=200, headers=dict(headers))
+        # Not Response.__init__: with no body it would announce `content-length: 0`.
+        self.status_code = 200
+        self.background = None
+        self.init_headers(dict(headers))
         self.raw_headers.append((b"cache-control", b"no-cache"))
         self.raw_headers.append((b"x-accel-buffering", b"no"))
         self._body = body
@@ -71,8 +74,11 @@ class EventStreamResponse(Response):
     async def _pump(self, send: Send) -> None:
         try:
             await send(
-                {"type": "http.response.start", "status": self.status_code,
-                 "headers": self.raw_headers}
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
             )
             async for chunk in self._body:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     params.n_parallel = args.parallel
     params.n_ctx = args.parallel * args.ctx_per_slot
     params.endpoint_metrics = True
+    params.use_jinja = True  # chat templates with tools, as production llama-server runs
     if args.threads:
         params.cpuparams.n_threads = args.threads
         params.cpuparams_batch.n_threads = args.threads

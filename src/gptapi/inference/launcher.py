@@ -59,13 +59,21 @@ class LocalFleet:
     def start(self) -> None:
         for server in self.servers:
             command = [
-                sys.executable, "-m", "gptapi.inference.child",
-                "--port", str(server.port),
-                "--alias", ",".join(server.models),
-                "--parallel", str(self.parallel),
-                "--ctx-per-slot", str(self.ctx_per_slot),
-                "--threads", str(self.threads),
-                "--parent", str(os.getpid()),
+                sys.executable,
+                "-m",
+                "gptapi.inference.child",
+                "--port",
+                str(server.port),
+                "--alias",
+                ",".join(server.models),
+                "--parallel",
+                str(self.parallel),
+                "--ctx-per-slot",
+                str(self.ctx_per_slot),
+                "--threads",
+                str(self.threads),
+                "--parent",
+                str(os.getpid()),
             ]
             if server.embedding:
                 command.append("--embedding")
@@ -98,8 +106,10 @@ class LocalFleet:
                         raise TimeoutError(f"{server.base_url} not healthy after {timeout}s")
                     await asyncio.sleep(0.2)
                 if progress:
-                    progress(f"llama.cpp server for {', '.join(server.models)} ready at "
-                             f"{server.base_url}")
+                    progress(
+                        f"llama.cpp server for {', '.join(server.models)} ready at "
+                        f"{server.base_url}"
+                    )
 
     def specs(self) -> list[ServerSpec]:
         return [

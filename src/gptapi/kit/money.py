@@ -39,8 +39,7 @@ def nanos_to_decimal(nanos: int) -> Decimal:
 def format_usd(nanos: int, places: int = 9) -> str:
     """`$1.250000000`-style text; `places` trims trailing precision for display."""
     sign = "-" if nanos < 0 else ""
-    quantum = Decimal(1).scaleb(-places)
-    return f"{sign}${abs(nanos_to_decimal(nanos)).quantize(quantum)}"
+    return f"{sign}${abs(nanos_to_decimal(nanos)):.{places}f}"
 
 
 def millis_to_decimal(millis: int) -> Decimal:

@@ -23,7 +23,9 @@ class UsageLog(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organizations.id"))
     api_key_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("api_keys.id"))
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
-    model_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("models.id"))
+    model_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("models.id")
+    )
     endpoint: Mapped[str] = mapped_column(String(40))
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)

@@ -27,7 +27,10 @@ class ChatSurface:
         payload["max_tokens"] = max_tokens
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         if request.stream:
-            payload["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+            payload["stream_options"] = {
+                **(body.get("stream_options") or {}),
+                "include_usage": True,
+            }
         return Plan(
             endpoint=self.endpoint,
             path=self.path,

@@ -27,7 +27,10 @@ class CompletionSurface:
         payload = dict(body)
         payload["max_tokens"] = max_tokens
         if request.stream:
-            payload["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+            payload["stream_options"] = {
+                **(body.get("stream_options") or {}),
+                "include_usage": True,
+            }
         texts, token_count, prompts = split_prompts(request.prompt)
         return Plan(
             endpoint=self.endpoint,
@@ -42,4 +45,3 @@ class CompletionSurface:
             prompt_texts=texts,
             prompt_token_count=token_count,
         )
-

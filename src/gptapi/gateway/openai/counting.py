@@ -72,8 +72,9 @@ class TokenCounter:
         )
         if status == 200 and isinstance(body, dict) and isinstance(body.get("input_tokens"), int):
             return int(body["input_tokens"])
-        status, body = await self._client.post_json(server, "/apply-template", payload,
-                                                    COUNT_TIMEOUT)
+        status, body = await self._client.post_json(
+            server, "/apply-template", payload, COUNT_TIMEOUT
+        )
         if status != 200 or not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
             raise CountFailed(f"/apply-template answered {status}")
         return await self._tokenize(server, body["prompt"], add_special=True)

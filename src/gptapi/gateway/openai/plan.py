@@ -52,7 +52,9 @@ def resolve_max_tokens(requested: int | None, cap: int, param: str) -> int:
     return requested
 
 
-def split_prompts(prompt: str | list[str] | list[int] | list[list[int]]) -> tuple[list[str], int, int]:
+def split_prompts(
+    prompt: str | list[str] | list[int] | list[list[int]],
+) -> tuple[list[str], int, int]:
     """(texts, token ids given, number of prompts)."""
     if isinstance(prompt, str):
         return [prompt], 0, 1

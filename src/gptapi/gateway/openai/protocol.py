@@ -98,9 +98,7 @@ def _as_openai_error(exc: ValidationError) -> OpenAIError:
     for part in error["loc"]:
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif parts and not part.isidentifier():
-            break
-        elif part in {"str", "int", "list", "dict", "float", "bool"} or "[" in part:
+        elif (parts and not part.isidentifier()) or part in {"str", "int", "list", "dict", "float", "bool"} or "[" in part:
             break
         else:
             parts.append(("." if parts else "") + part)

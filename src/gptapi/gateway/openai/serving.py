@@ -131,7 +131,8 @@ class OpenAIServing:
         if model.kind != surface.kind:
             raise errors.invalid_request(
                 f"The model `{model_name}` does not support {surface.endpoint}.",
-                param="model", code="model_not_supported",
+                param="model",
+                code="model_not_supported",
             )
         pool = self.registry.pool(model_name)
         if pool is None or not pool.candidates(set()):
@@ -162,9 +163,7 @@ class OpenAIServing:
 
     # ---------------------------------------------------------------- forwarding
 
-    async def _open(
-        self, admission: _Admission
-    ) -> tuple[UpstreamServer, aiohttp.ClientResponse]:
+    async def _open(self, admission: _Admission) -> tuple[UpstreamServer, aiohttp.ClientResponse]:
         """A server's response head, retrying elsewhere on connect errors and 503s."""
         plan = admission.plan
         body = orjson.dumps(plan.payload)
@@ -216,8 +215,9 @@ class OpenAIServing:
                 if not gone.is_set():
                     raise
                 asyncio.current_task().uncancel()  # type: ignore[union-attr]
-                self._spawn(self._bill_counted(admission, server, _Delivered(), 499,
-                                               "client_disconnect"))
+                self._spawn(
+                    self._bill_counted(admission, server, _Delivered(), 499, "client_disconnect")
+                )
                 return Response(status_code=499)
             except TimeoutError:
                 await self._finish_unbilled(admission, 504, "timeout", server)
@@ -339,8 +339,13 @@ class OpenAIServing:
             )
         if usage is not None and "prompt_tokens" in usage:
             await self._bill(
-                admission, int(usage["prompt_tokens"]), int(usage.get("completion_tokens") or 0),
-                200, outcome, "upstream", server,
+                admission,
+                int(usage["prompt_tokens"]),
+                int(usage.get("completion_tokens") or 0),
+                200,
+                outcome,
+                "upstream",
+                server,
             )
         else:
             await self._bill_counted(admission, server, delivered, 200, outcome)
@@ -354,10 +359,12 @@ class OpenAIServing:
         outcome: str,
     ) -> None:
         """Bill from counted tokens when upstream usage never arrived: never a silent $0."""
-        counts = await self.counter.count(admission.plan, server, delivered.joined(),
-                                          delivered.chunks)
-        await self._bill(admission, counts.prompt, counts.completion, status, outcome,
-                         counts.source, server)
+        counts = await self.counter.count(
+            admission.plan, server, delivered.joined(), delivered.chunks
+        )
+        await self._bill(
+            admission, counts.prompt, counts.completion, status, outcome, counts.source, server
+        )
 
     async def _finish_unbilled(
         self, admission: _Admission, status: int, outcome: str, server: UpstreamServer | None
@@ -378,11 +385,16 @@ class OpenAIServing:
         plan, context = admission.plan, admission.context
         cost = plan.model.cost(prompt, completion)
         if cost > admission.hold.amount:
-            log.warning("request %s cost %d above its hold %d", admission.request_id, cost,
-                        admission.hold.amount)
+            log.warning(
+                "request %s cost %d above its hold %d",
+                admission.request_id,
+                cost,
+                admission.hold.amount,
+            )
         self.accounts.settle(admission.hold, cost)
         await self.limiter.refund(
-            context.limiter_key, context.tpm_limit,
+            context.limiter_key,
+            context.tpm_limit,
             admission.reserved_tokens - prompt - completion,
         )
         elapsed = time.perf_counter() - admission.started
@@ -470,13 +482,21 @@ def _translate_error(status: int, raw: bytes, plan: Plan) -> OpenAIError:
         n_prompt = upstream.get("n_prompt_tokens")
         detail = (
             f"This model's maximum context length is {n_ctx} tokens. However, your request "
-            f"resulted in {n_prompt} tokens." if n_ctx and n_prompt else
-            "This model's maximum context length was exceeded."
+            f"resulted in {n_prompt} tokens."
+            if n_ctx and n_prompt
+            else "This model's maximum context length was exceeded."
         )
-        param = "messages" if plan.endpoint == "chat.completions" else (
-            "prompt" if plan.endpoint == "completions" else "input")
-        return OpenAIError(400, f"{detail} Please reduce the length of the input.",
-                           code="context_length_exceeded", param=param)
+        param = (
+            "messages"
+            if plan.endpoint == "chat.completions"
+            else ("prompt" if plan.endpoint == "completions" else "input")
+        )
+        return OpenAIError(
+            400,
+            f"{detail} Please reduce the length of the input.",
+            code="context_length_exceeded",
+            param=param,
+        )
     if status in (400, 404, 422) and message:
         return OpenAIError(400, message, code="invalid_request")
     log.error("upstream answered %d: %s", status, raw[:500])
@@ -491,8 +511,14 @@ def _stream_error(outcome: str, payload: dict[str, Any] | None) -> dict[str, Any
         message = "The model took too long to respond."
     else:
         message = "The connection to the model was lost while generating."
-    return {"error": {"message": message, "type": "server_error", "param": None,
-                      "code": "timeout" if outcome == "timeout" else "upstream_error"}}
+    return {
+        "error": {
+            "message": message,
+            "type": "server_error",
+            "param": None,
+            "code": "timeout" if outcome == "timeout" else "upstream_error",
+        }
+    }
 
 
 def _rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> OpenAIError:
@@ -515,7 +541,10 @@ def _rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> Op
             "retry-after-ms": str(int(decision.retry_after * 1000)),
         }
     return OpenAIError(
-        429, message, type=decision.exceeded or "requests", code="rate_limit_exceeded",
+        429,
+        message,
+        type=decision.exceeded or "requests",
+        code="rate_limit_exceeded",
         headers={**decision.headers, **headers},
     )
 

@@ -74,8 +74,12 @@ async def replace_source(session: AsyncSession, source: str, specs: Sequence[Ser
         row = existing.get(key)
         if row is None:
             session.add(
-                Server(model_name=spec.model, base_url=spec.base_url, api_key=spec.api_key,
-                       source=source)
+                Server(
+                    model_name=spec.model,
+                    base_url=spec.base_url,
+                    api_key=spec.api_key,
+                    source=source,
+                )
             )
         else:
             row.api_key = spec.api_key

@@ -83,7 +83,9 @@ class UpstreamRegistry:
     def models(self) -> list[str]:
         return [name for name, pool in self._pools.items() if pool.servers]
 
-    def sync(self, specs: Iterable[ServerSpec]) -> tuple[list[UpstreamServer], list[UpstreamServer]]:
+    def sync(
+        self, specs: Iterable[ServerSpec]
+    ) -> tuple[list[UpstreamServer], list[UpstreamServer]]:
         """Make the registry match `specs`; returns the servers added and removed."""
         wanted: dict[str, list[ServerSpec]] = {}
         for spec in specs:
@@ -156,12 +158,20 @@ class UpstreamRegistry:
         server.consecutive_failures += 1
         server.last_error = reason
         if server.healthy and server.consecutive_failures >= self._eject_after:
-            log.warning("ejecting %s after %d failures: %s", server.base_url,
-                        server.consecutive_failures, reason)
+            log.warning(
+                "ejecting %s after %d failures: %s",
+                server.base_url,
+                server.consecutive_failures,
+                reason,
+            )
             self.set_health(server, False)
 
     def set_health(
-        self, server: UpstreamServer, healthy: bool, *, slots: int | None = None,
+        self,
+        server: UpstreamServer,
+        healthy: bool,
+        *,
+        slots: int | None = None,
         n_ctx: int | None = None,
     ) -> None:
         if slots:

@@ -1,0 +1,63 @@
+"""First run of `gptapi serve`: an operator account, starter credit and a key that works."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gptapi.admin import service
+from gptapi.config import Settings
+from gptapi.kit.money import format_usd
+from gptapi.models import User
+
+FIRST_RUN_EMAIL = "admin@localhost"
+
+
+async def first_run(session: AsyncSession, settings: Settings) -> str | None:
+    """Create the operator and a starter key when the database has no users; the message
+    to show, or None when this is not the first run."""
+    if await session.scalar(select(func.count(User.id))):
+        return None
+    user, organization = await service.create_user(
+        session, FIRST_RUN_EMAIL, name="Operator", is_admin=True
+    )
+    if settings.starter_credit_nanos:
+        await service.grant_credit(
+            session,
+            organization,
+            settings.starter_credit_nanos,
+            reason="Starter credit",
+            idempotency_key="grant:first-run",
+        )
+    _, secret = await service.create_key(session, organization, user, name="starter")
+    message = first_run_message(settings, secret)
+    _save(settings.data_dir / "first-run.txt", message)
+    return message
+
+
+def first_run_message(settings: Settings, secret: str) -> str:
+    return f"""
+GPT API is ready. Your first API key ({format_usd(settings.starter_credit_nanos, 2)} starter credit) — shown once, also saved to {settings.data_dir / "first-run.txt"}:
+
+    {secret}
+
+Try it:
+
+curl {settings.base_url}/v1/chat/completions \\
+  -H "Authorization: Bearer {secret}" \\
+  -H "Content-Type: application/json" \\
+  -d '{{"model": "gpt-fast", "messages": [{{"role": "user", "content": "Hello!"}}]}}'
+
+Or with any OpenAI SDK: base_url="{settings.base_url}/v1", api_key="{secret}".
+More keys and credit: gptapi admin --help
+"""
+
+
+def _save(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text.lstrip())
