@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.gateway.upstream.fleet import normalize_url
@@ -224,8 +225,10 @@ async def usage_by_model(
     )
     if organization is not None:
         statement = statement.where(UsageLog.organization_id == organization.id)
+    rows = (await session.execute(statement)).tuples().all()
     return [
-        UsageRow(*(row[0], *map(int, row[1:]))) for row in (await session.execute(statement)).all()
+        UsageRow(str(name), int(requests), int(prompt), int(completion), int(cost))
+        for name, requests, prompt, completion, cost in rows
     ]
 
 
@@ -251,7 +254,8 @@ async def set_server_state(session: AsyncSession, url: str, model: str | None, s
     statement = update(Server).where(Server.base_url == url.rstrip("/")).values(state=state)
     if model:
         statement = statement.where(Server.model_name == model)
-    changed = (await session.execute(statement)).rowcount
+    result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
+    changed = result.rowcount
     if not changed:
         raise AdminError(f"no server {url}" + (f" in the {model} pool" if model else ""))
     return int(changed)

@@ -39,8 +39,10 @@ async def first_run(session: AsyncSession, settings: Settings) -> str | None:
 
 
 def first_run_message(settings: Settings, secret: str) -> str:
+    credit = format_usd(settings.starter_credit_nanos, 2)
     return f"""
-GPT API is ready. Your first API key ({format_usd(settings.starter_credit_nanos, 2)} starter credit) — shown once, also saved to {settings.data_dir / "first-run.txt"}:
+GPT API is ready. Your first API key, with {credit} of starter credit
+(shown once; also saved to {settings.data_dir / "first-run.txt"}):
 
     {secret}
 

@@ -18,7 +18,7 @@ class Plan:
     stream: bool
     include_usage: bool  # the client asked for the usage chunk
     prompt_estimate: int  # an upper bound on prompt tokens, for holds and TPM
-    max_output: int  # completion tokens reserved (max_tokens × n)
+    max_output: int  # completion tokens reserved (max_tokens times n)
     payload: dict[str, Any]  # what goes upstream
     prompt_texts: list[str]  # prompt text to count if usage never arrives (completions)
     prompt_token_count: int  # prompt tokens given as ids (known exactly)

@@ -81,6 +81,7 @@ class EmbeddingRequest(_Schema):
 
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
+_TYPE_BRANCHES = {"str", "int", "list", "dict", "float", "bool"}
 
 
 def parse(schema: type[SchemaT], body: dict[str, Any]) -> SchemaT:
@@ -98,7 +99,7 @@ def _as_openai_error(exc: ValidationError) -> OpenAIError:
     for part in error["loc"]:
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif (parts and not part.isidentifier()) or part in {"str", "int", "list", "dict", "float", "bool"} or "[" in part:
+        elif (parts and not part.isidentifier()) or part in _TYPE_BRANCHES or "[" in part:
             break
         else:
             parts.append(("." if parts else "") + part)

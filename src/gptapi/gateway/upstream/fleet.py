@@ -71,8 +71,8 @@ async def replace_source(session: AsyncSession, source: str, specs: Sequence[Ser
         if key not in wanted:
             await session.delete(row)
     for key, spec in wanted.items():
-        row = existing.get(key)
-        if row is None:
+        kept = existing.get(key)
+        if kept is None:
             session.add(
                 Server(
                     model_name=spec.model,
@@ -82,7 +82,7 @@ async def replace_source(session: AsyncSession, source: str, specs: Sequence[Ser
                 )
             )
         else:
-            row.api_key = spec.api_key
+            kept.api_key = spec.api_key
 
 
 async def remove_source(session: AsyncSession, source: str) -> None:

@@ -1,0 +1,120 @@
+"""The gateway under test: a migrated SQLite database, one account with plenty of credit and
+a key with rate limits far above what the bench can reach, a fleet TOML, and `gptapi
+gateway` (the production entry point: uvicorn + uvloop + httptools, one process) with every
+feature on: key auth, rate limiting, credit holds, group-commit metering."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bench.procs import Managed, free_port, python_env, wait_http
+from gptapi.admin import service
+from gptapi.config import Settings
+from gptapi.kit.db import create_engine, session_maker
+from gptapi.kit.money import dollars_to_nanos
+from gptapi.models import UsageLog
+
+CREDIT_DOLLARS = "1000000"
+# Limits are on (the bucket code runs on every request) but can never trigger here.
+RPM_LIMIT = 1_000_000_000
+TPM_LIMIT = 1_000_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySetup:
+    database_url: str
+    fleet_path: Path
+    secret: str
+    data_dir: Path
+
+
+def gateway_env(setup: GatewaySetup, **extra: str) -> dict[str, str]:
+    env = python_env()
+    for name in Settings.model_fields:  # nothing from the caller's shell leaks into settings
+        env.pop(name.upper(), None)
+    env.update(
+        {
+            "ENVIRONMENT": "production",
+            "DATABASE_URL": setup.database_url,
+            "DATA_DIR": str(setup.data_dir),
+            "LOCAL_INFERENCE": "off",
+            "FLEET_CONFIG": str(setup.fleet_path),
+            "LOG_LEVEL": "warning",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def write_fleet(path: Path, pools: dict[str, str]) -> Path:
+    lines: list[str] = []
+    for model, url in pools.items():
+        lines += [f"[pools.{model}]", f'servers = ["{url}"]', ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def prepare(data_dir: Path, pools: dict[str, str]) -> GatewaySetup:
+    """Migrate a fresh SQLite database (`gptapi migrate`) and create the benchmark account."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite+aiosqlite:///{data_dir / 'gptapi.db'}"
+    setup = GatewaySetup(url, write_fleet(data_dir / "fleet.toml", pools), "", data_dir)
+    subprocess.run(
+        [sys.executable, "-m", "gptapi", "migrate"],
+        env=gateway_env(setup),
+        cwd=data_dir,
+        check=True,
+        capture_output=True,
+    )
+    secret = asyncio.run(_create_account(url))
+    return GatewaySetup(url, setup.fleet_path, secret, data_dir)
+
+
+async def _create_account(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with session_maker(engine)() as session, session.begin():
+            user, organization = await service.create_user(
+                session, "bench@example.com", name="Bench"
+            )
+            await service.grant_credit(
+                session, organization, dollars_to_nanos(CREDIT_DOLLARS), reason="bench"
+            )
+            _, secret = await service.create_key(
+                session, organization, user, name="bench", rpm_limit=RPM_LIMIT, tpm_limit=TPM_LIMIT
+            )
+            return secret
+    finally:
+        await engine.dispose()
+
+
+def start_gateway(setup: GatewaySetup, log_path: Path) -> tuple[Managed, str]:
+    port = free_port()
+    managed = Managed(
+        "gateway",
+        [sys.executable, "-m", "gptapi", "gateway", "--host", "127.0.0.1", "--port", str(port)],
+        log_path,
+        env=gateway_env(setup),
+        cwd=setup.data_dir,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    wait_http(base_url + "/healthz", managed, timeout=60)
+    return managed, base_url
+
+
+def usage_rows(url: str) -> int:
+    async def count() -> int:
+        engine = create_engine(url)
+        try:
+            async with session_maker(engine)() as session:
+                return int(await session.scalar(select(func.count(UsageLog.id))) or 0)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(count())

@@ -1,0 +1,126 @@
+"""`gptapi serve` as a newcomer runs it: nothing configured, real llama.cpp servers."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gptapi.inference.launcher import free_port
+
+GPTAPI = str(Path(sys.executable).parent / "gptapi")
+
+
+def _children(pid: int) -> list[int]:
+    result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                            text=True, check=False)
+    return [int(p) for p in result.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+class Served:
+    def __init__(self, cwd: Path) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "FLEET_CONFIG"}}
+        env["PORT"] = str(self.port)
+        self.process = subprocess.Popen(
+            [GPTAPI, "serve"], cwd=cwd, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: list[str] = []
+
+    def wait_for(self, needle: str, timeout: float = 180) -> None:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError("gptapi serve exited:\n" + "".join(self.lines))
+            self.lines.append(line)
+            if needle in line:
+                return
+        raise AssertionError(f"{needle!r} not printed in time:\n" + "".join(self.lines))
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def interrupt(self) -> None:
+        """Ctrl-C: a clean shutdown, exiting as an interrupted program does."""
+        self.process.send_signal(signal.SIGINT)
+        assert self.process.wait(60) in (0, 128 + signal.SIGINT)
+        assert self.process.stdout is not None
+        rest = self.process.stdout.read()
+        self.lines.append(rest)
+        assert "Traceback" not in rest and "stopping local llama.cpp servers" in rest
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+
+
+def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(workdir: Path) -> None:
+    served = Served(workdir)
+    try:
+        served.wait_for("Application startup complete")
+        children = _children(served.process.pid)
+        assert len(children) == 2  # the chat and the embeddings llama.cpp servers
+
+        match = re.search(r"^curl .*?(?=\n\n)", served.text, flags=re.MULTILINE | re.DOTALL)
+        assert match, served.text
+        curl = subprocess.run(["bash", "-c", match.group(0) + " --silent --show-error"],
+                              capture_output=True, text=True, timeout=60, check=True)
+        assert '"chat.completion"' in curl.stdout, curl.stdout + curl.stderr
+        assert (workdir / "var" / "gptapi.db").exists()
+        assert "gpt_live_" in (workdir / "var" / "first-run.txt").read_text()
+    finally:
+        served.interrupt()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children), "llama.cpp servers outlived gptapi serve"
+
+    again = Served(workdir)
+    try:
+        again.wait_for("Application startup complete")
+        assert "gpt_live_" not in again.text  # the key is shown only on the first run
+        key = re.search(r"gpt_live_\S+", (workdir / "var" / "first-run.txt").read_text())
+        assert key
+        response = httpx.post(
+            f"http://127.0.0.1:{again.port}/v1/embeddings",
+            headers={"Authorization": f"Bearer {key.group(0)}"},
+            json={"model": "embed", "input": "still works"}, timeout=30,
+        )
+        assert response.status_code == 200
+    finally:
+        again.interrupt()
+
+
+def test_killed_parent_takes_llama_servers_down(workdir: Path) -> None:
+    served = Served(workdir)
+    served.wait_for("Application startup complete")
+    children = _children(served.process.pid)
+    assert children
+    served.process.kill()  # no chance to clean up: the children must notice by themselves
+    served.process.wait(10)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children)
