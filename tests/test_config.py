@@ -24,7 +24,7 @@ def test_env_example_values_parse(monkeypatch: object) -> None:
     values = dict(
         re.findall(r"^([A-Z][A-Z0-9_]+)=(.*)$", (ROOT / ".env.example").read_text(), re.MULTILINE)
     )
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in values.items()})  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in values.items()})
     assert settings.port == 8000 and settings.local_inference == "auto"
 
 

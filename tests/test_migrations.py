@@ -24,12 +24,22 @@ def test_migrations_match_models_and_seed_prices(backend: str, tmp_path: Path) -
             try:
                 async with engine.connect() as conn:
                     diff = await conn.run_sync(
-                        lambda sync: compare_metadata(MigrationContext.configure(sync),
-                                                      Base.metadata))
+                        lambda sync: compare_metadata(
+                            MigrationContext.configure(sync), Base.metadata
+                        )
+                    )
                 async with session_maker(engine)() as session:
                     rows = (await session.scalars(select(Model).order_by(Model.id))).all()
-                    models = [(m.name, m.internal_name, m.input_price_per_million_tokens,
-                               m.output_price_per_million_tokens, m.kind) for m in rows]
+                    models = [
+                        (
+                            m.name,
+                            m.internal_name,
+                            m.input_price_per_million_tokens,
+                            m.output_price_per_million_tokens,
+                            m.kind,
+                        )
+                        for m in rows
+                    ]
                 return diff, models
             finally:
                 await engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +17,16 @@ GPTAPI = str(Path(sys.executable).parent / "gptapi")
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with fresh_database(request.param, tmp_path) as url:
         yield url
 
 
 def run(url: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url}
-    result = subprocess.run([GPTAPI, "admin", *args], env=env, capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [GPTAPI, "admin", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     if ok:
         assert result.returncode == 0, result.stdout + result.stderr
     return result
@@ -40,12 +42,25 @@ def test_operator_workflow(database_url: str) -> None:
     run(database_url, "credit", "grant", "--reason", "correction", "--", "ada@example.com", "-0.50")
     balances = run(database_url, "balances").stdout
     assert "$24.500000000" in balances and "True" in balances and "False" not in balances
-    bad_amount = run(database_url, "credit", "grant", "ada@example.com", "lots", "--reason", "x",
-                     ok=False)
+    bad_amount = run(
+        database_url, "credit", "grant", "ada@example.com", "lots", "--reason", "x", ok=False
+    )
     assert bad_amount.returncode != 0 and "dollar amount" in bad_amount.stderr
 
-    key = run(database_url, "keys", "create", "ada@example.com", "--name", "ci", "--rpm", "60",
-              "--tpm", "100000", "--expires-in-days", "30")
+    key = run(
+        database_url,
+        "keys",
+        "create",
+        "ada@example.com",
+        "--name",
+        "ci",
+        "--rpm",
+        "60",
+        "--tpm",
+        "100000",
+        "--expires-in-days",
+        "30",
+    )
     secret = key.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"gpt_live_[A-Za-z0-9_-]{43}", secret)
     listing = run(database_url, "keys", "list", "ada@example.com").stdout

@@ -20,8 +20,9 @@ GPTAPI = str(Path(sys.executable).parent / "gptapi")
 
 
 def _children(pid: int) -> list[int]:
-    result = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
     return [int(p) for p in result.stdout.split()]
 
 
@@ -40,8 +41,12 @@ class Served:
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "FLEET_CONFIG"}}
         env["PORT"] = str(self.port)
         self.process = subprocess.Popen(
-            [GPTAPI, "serve"], cwd=cwd, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            [GPTAPI, "serve"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: list[str] = []
 
@@ -85,8 +90,13 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(workdir: Pa
 
         match = re.search(r"^curl .*?(?=\n\n)", served.text, flags=re.MULTILINE | re.DOTALL)
         assert match, served.text
-        curl = subprocess.run(["bash", "-c", match.group(0) + " --silent --show-error"],
-                              capture_output=True, text=True, timeout=60, check=True)
+        curl = subprocess.run(
+            ["bash", "-c", match.group(0) + " --silent --show-error"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         assert '"chat.completion"' in curl.stdout, curl.stdout + curl.stderr
         assert (workdir / "var" / "gptapi.db").exists()
         assert "gpt_live_" in (workdir / "var" / "first-run.txt").read_text()
@@ -106,7 +116,8 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(workdir: Pa
         response = httpx.post(
             f"http://127.0.0.1:{again.port}/v1/embeddings",
             headers={"Authorization": f"Bearer {key.group(0)}"},
-            json={"model": "embed", "input": "still works"}, timeout=30,
+            json={"model": "embed", "input": "still works"},
+            timeout=30,
         )
         assert response.status_code == 200
     finally:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+import httpx2
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionStreamOptionsParam
 
 from gptapi.kit.money import token_cost
 from tests.support.platform import Account, Platform
 
-HELLO = [{"role": "user", "content": "Say hello."}]
+HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello."}]
 
 
-def client(platform: Platform, account: Account, **kwargs: object) -> openai.OpenAI:
+def client(platform: Platform, account: Account, **kwargs: Any) -> openai.OpenAI:
     return openai.OpenAI(base_url=platform.url + "/v1", api_key=account.secret, **kwargs)
 
 
@@ -79,31 +82,27 @@ def test_async_client_and_parameters_pass_through(platform: Platform) -> None:
 @pytest.mark.parametrize("include_usage", [False, True])
 def test_streaming_chat(platform: Platform, include_usage: bool) -> None:
     account = platform.account("1")
-    options = {"include_usage": True} if include_usage else None
+    options: ChatCompletionStreamOptionsParam | None = (
+        {"include_usage": True} if include_usage else None
+    )
     stream = client(platform, account).chat.completions.create(
-        model="gpt-fast",
-        messages=HELLO,
-        max_tokens=8,
-        stream=True,
-        stream_options=options,  # type: ignore[arg-type]
+        model="gpt-fast", messages=HELLO, max_tokens=8, stream=True, stream_options=options
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text
-    usage_chunks = [c for c in chunks if c.usage is not None]
-    if include_usage:
-        assert len(usage_chunks) == 1 and usage_chunks[0].choices == []
-        usage = usage_chunks[0].usage
-        assert usage is not None
-    else:
-        # The gateway always asks upstream for usage, and strips it for this client.
-        assert usage_chunks == []
+    usages = [c.usage for c in chunks if c.usage is not None]
     assert all(c.model == "gpt-fast" for c in chunks)
     [record] = platform.usage(account)
     assert record.metered_by == "upstream" and record.completion_tokens > 0
     if include_usage:
-        assert record.prompt_tokens == usage.prompt_tokens
-        assert record.completion_tokens == usage.completion_tokens
+        assert [c.choices for c in chunks if c.usage is not None] == [[]]
+        assert [(u.prompt_tokens, u.completion_tokens) for u in usages] == [
+            (record.prompt_tokens, record.completion_tokens)
+        ]
+    else:
+        # The gateway always asks upstream for usage, and strips it for this client.
+        assert usages == []
     assert platform.balance(account) == 1_000_000_000 - record.cost_nanos
 
 
@@ -255,8 +254,8 @@ def test_context_length_exceeded_is_a_400(platform: Platform) -> None:
 
 def test_insufficient_quota_is_not_retried(platform: Platform) -> None:
     account = platform.account("0")
-    attempts: list[httpx.Request] = []
-    http = httpx.Client(event_hooks={"request": [attempts.append]})
+    attempts: list[httpx2.Request] = []
+    http = httpx2.Client(event_hooks={"request": [attempts.append]})
     c = openai.OpenAI(
         base_url=platform.url + "/v1", api_key=account.secret, http_client=http, max_retries=2
     )
@@ -266,3 +265,31 @@ def test_insufficient_quota_is_not_retried(platform: Platform) -> None:
     assert error.value.response.headers["x-should-retry"] == "false"
     assert len(attempts) == 1
     assert platform.usage(account) == []
+
+
+def test_metrics_expose_the_gateway(platform: Platform) -> None:
+    account = platform.account("1")
+    client(platform, account).chat.completions.create(
+        model="gpt-fast", messages=HELLO, max_tokens=2
+    )
+    text = httpx.get(platform.url + "/metrics").text
+    for name in (
+        'gptapi_requests_total{endpoint="chat.completions",model="gpt-fast",status="200"}',
+        "gptapi_request_duration_seconds_bucket",
+        'gptapi_tokens_total{kind="completion",model="gpt-fast"}',
+        'gptapi_cost_nanodollars_total{model="gpt-fast"}',
+        "gptapi_upstream_healthy{",
+        "gptapi_upstream_in_flight{",
+        "gptapi_usage_queue_depth",
+        "gptapi_ledger_batch_size_bucket",
+    ):
+        assert name in text, name
+
+
+def test_every_response_has_a_request_id(platform: Platform) -> None:
+    for response in (
+        httpx.get(platform.url + "/healthz"),
+        httpx.get(platform.url + "/nowhere"),
+        httpx.post(platform.url + "/v1/chat/completions", content=b"{"),
+    ):
+        assert response.headers["x-request-id"].startswith("req_")

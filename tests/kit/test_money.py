@@ -15,12 +15,15 @@ def test_seed_prices_are_exact_per_token() -> None:
     assert token_cost(3, dollars_to_millis("1.00")) == 3_000
 
 
-@pytest.mark.parametrize(("nanos", "places", "text"), [
-    (150, 9, "$0.000000150"),
-    (-5_000_000_000, 2, "-$5.00"),
-    (28_250, 9, "$0.000028250"),
-    (0, 2, "$0.00"),
-])
+@pytest.mark.parametrize(
+    ("nanos", "places", "text"),
+    [
+        (150, 9, "$0.000000150"),
+        (-5_000_000_000, 2, "-$5.00"),
+        (28_250, 9, "$0.000028250"),
+        (0, 2, "$0.00"),
+    ],
+)
 def test_format_usd(nanos: int, places: int, text: str) -> None:
     assert format_usd(nanos, places) == text
 

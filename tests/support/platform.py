@@ -46,7 +46,7 @@ def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "upstream_total_timeout_seconds": 60.0,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class Platform:
@@ -76,7 +76,8 @@ class Platform:
     @property
     def runtime(self) -> Any:
         assert self.server is not None
-        return self.server.server.config.app.state.runtime
+        app: Any = self.server.server.config.app
+        return app.state.runtime
 
     # -- setup
     def set_servers(self, source: str, specs: list[ServerSpec]) -> None:
