@@ -173,35 +173,27 @@ class Platform:
         )
 
     def usage(self, account: Account) -> list[UsageLog]:
-        async def work() -> list[UsageLog]:
-            async with self.sessions() as session:
-                rows = await session.scalars(
-                    select(UsageLog)
-                    .where(UsageLog.organization_id == account.organization_id)
-                    .order_by(UsageLog.id)
-                )
-                return list(rows.all())
-
-        return self.portal.call(work())
+        return self.rows(
+            select(UsageLog)
+            .where(UsageLog.organization_id == account.organization_id)
+            .order_by(UsageLog.id)
+        )
 
     def usage_for(self, request_id: str) -> UsageLog | None:
-        async def work() -> UsageLog | None:
-            async with self.sessions() as session:
-                return await session.scalar(
-                    select(UsageLog).where(UsageLog.request_id == request_id)
-                )
-
-        return self.portal.call(work())
+        rows: list[UsageLog] = self.rows(select(UsageLog).where(UsageLog.request_id == request_id))
+        return rows[0] if rows else None
 
     def ledger_entries(self, account: Account) -> list[CreditTransaction]:
-        async def work() -> list[CreditTransaction]:
+        return self.rows(
+            select(CreditTransaction)
+            .where(CreditTransaction.organization_id == account.organization_id)
+            .order_by(CreditTransaction.id)
+        )
+
+    def rows(self, statement: Any) -> list[Any]:
+        async def work() -> list[Any]:
             async with self.sessions() as session:
-                rows = await session.scalars(
-                    select(CreditTransaction)
-                    .where(CreditTransaction.organization_id == account.organization_id)
-                    .order_by(CreditTransaction.id)
-                )
-                return list(rows.all())
+                return list((await session.scalars(statement)).all())
 
         return self.portal.call(work())
 
