@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,13 +24,13 @@ from typing import Any
 from bench import hello_server, llama, nginx, platform, profiling, streaming
 from bench.loadgen import WrkResult, run_wrk, write_script
 from bench.payloads import CHAT_REQUEST, MODEL, compact, stream_request
-from bench.procs import Managed, free_port, python_env, rss_bytes, wait_http
+from bench.procs import Managed, cpu_seconds, family, free_port, python_env, rss_bytes, wait_http
 from bench.progress import step
-from bench.stats import LoadSummary, Target, median, ratio, summarize
+from bench.stats import Target, median, ratio, summarize
 from bench.tools import ToolMissing, ensure_tools
 
-BARE, DIRECT, GATEWAY = "bare-asgi", "direct", "gateway"
-LOAD_TARGETS = (BARE, DIRECT, GATEWAY)
+BARE, DIRECT, GATEWAY, CLI = "bare-asgi", "direct", "gateway", "gateway-cli"
+GATEWAYS = (GATEWAY, CLI)
 CHAT_PATH = "/v1/chat/completions"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -39,10 +41,10 @@ TARGET_TPS_SHARE = 0.97  # streaming tokens/s through the gateway vs direct
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--duration", type=float, default=4.0, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per config")
     parser.add_argument("--concurrency", default="1,16,64", help="comma-separated wrk -c values")
-    parser.add_argument("--stream-runs", type=int, default=5, help="streams per target")
+    parser.add_argument("--stream-runs", type=int, default=8, help="streams per target")
     parser.add_argument("--max-tokens", type=int, default=128, help="tokens per stream")
     parser.add_argument(
         "--llama-threads",
@@ -53,11 +55,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-stream", action="store_true", help="skip the llama.cpp part")
     parser.add_argument(
+        "--no-cli",
+        action="store_true",
+        help="skip `gptapi gateway` as shipped (the gateway-cli rows)",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="afterwards, sample the gateway with py-spy under wrk at the highest concurrency",
     )
-    parser.add_argument("--profile-seconds", type=float, default=10.0)
+    parser.add_argument("--profile-seconds", type=int, default=10)
+    parser.add_argument(
+        "--ablate",
+        action="store_true",
+        help="afterwards, measure what-if variants of the gateway (bench/ablation.py)",
+    )
+    parser.add_argument("--ablate-rounds", type=int, default=2)
     parser.add_argument("--no-install", action="store_true", help="never run apt-get")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     parser.add_argument("--json", type=Path, default=None, help="where to write raw results")
@@ -106,6 +119,88 @@ def main(argv: list[str] | None = None) -> None:
     step(f"done in {time.monotonic() - started:.0f}s; no process left running")
 
 
+def source_version() -> str:
+    """The commit the gateway code comes from, and whether src/ has uncommitted edits."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*command: str) -> str:
+        result = subprocess.run(
+            ["git", *command], cwd=root, capture_output=True, text=True, check=False
+        )
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (
+        " + uncommitted changes in src/" if git("status", "--porcelain", "src") else ""
+    )
+
+
+class LoadSet:
+    """Targets measured together: wrk against each in turn, rotating the order every round,
+    with each server's own CPU time per request from /proc."""
+
+    def __init__(
+        self, wrk: str, script: Path, urls: dict[str, str], cpu_pids: dict[str, list[int]]
+    ) -> None:
+        self.wrk = wrk
+        self.script = script
+        self.urls = urls
+        self.cpu_pids = cpu_pids
+
+    def warm_up(self, seconds: int = 2) -> None:
+        """Connection pools, key cache, credit account, code paths."""
+        for url in self.urls.values():
+            run_wrk(self.wrk, url, self.script, connections=16, seconds=seconds)
+
+    def measure(
+        self, concurrencies: list[int], rounds: int, seconds: int, watch: list[Managed]
+    ) -> tuple[dict[str, dict[int, list[WrkResult]]], dict[str, dict[int, list[float]]]]:
+        names = tuple(self.urls)
+        raw: dict[str, dict[int, list[WrkResult]]] = {
+            n: {c: [] for c in concurrencies} for n in names
+        }
+        cpu: dict[str, dict[int, list[float]]] = {n: {c: [] for c in concurrencies} for n in names}
+        total = rounds * len(concurrencies) * len(names)
+        done = 0
+        for index in range(rounds):
+            shift = index % len(names)
+            order = names[shift:] + names[:shift]
+            for connections in concurrencies:
+                for name in order:
+                    for proc in watch:
+                        proc.check_alive()
+                    before = cpu_seconds(self.cpu_pids[name])
+                    result = run_wrk(
+                        self.wrk,
+                        self.urls[name],
+                        self.script,
+                        connections=connections,
+                        seconds=seconds,
+                    )
+                    used = cpu_seconds(self.cpu_pids[name]) - before
+                    cpu_us = used * 1e6 / max(1, result.requests)
+                    raw[name][connections].append(result)
+                    cpu[name][connections].append(cpu_us)
+                    done += 1
+                    flag = f"  {result.errors} ERRORS" if result.errors else ""
+                    step(
+                        f"[{done:2d}/{total}] round {index + 1} c={connections:<3d} "
+                        f"{name:<18} {result.rps:8.0f} req/s  p50 {result.p50_ms:7.3f} ms  "
+                        f"p99 {result.p99_ms:7.3f} ms  cpu {cpu_us:5.0f} us/req{flag}"
+                    )
+                    time.sleep(0.3)
+        return raw, cpu
+
+
+def summaries(
+    raw: dict[str, dict[int, list[WrkResult]]], cpu: dict[str, dict[int, list[float]]]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    return {
+        name: {str(c): asdict(summarize(runs, cpu[name][c])) for c, runs in by_c.items()}
+        for name, by_c in raw.items()
+    }
+
+
 def run(
     args: argparse.Namespace, tools: dict[str, str], work: Path, children: list[Managed]
 ) -> dict[str, Any]:
@@ -113,6 +208,7 @@ def run(
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load_before": os.getloadavg()},
+        "source": source_version(),
         "settings": {
             "duration_s": args.duration,
             "rounds": args.rounds,
@@ -159,64 +255,57 @@ def run(
         llama.wait_llama(llama_proc, llama_url)
         step(f"llama.cpp ready at {llama_url}")
 
-    step("starting the gateway (gptapi gateway, one process)")
-    gateway, gateway_url = platform.start_gateway(setup, work / "gateway.log")
-    children.append(gateway)
     auth = {"Authorization": f"Bearer {setup.secret}", "Content-Type": "application/json"}
     body = compact(CHAT_REQUEST)
-    # The gateway answers 503 until its first health check of the pool has passed.
-    answer = json.loads(wait_http(gateway_url + CHAT_PATH, gateway, data=body, headers=auth))
-    assert answer["usage"]["total_tokens"] > 0 and answer["model"] == MODEL, answer
-    assert "timings" not in answer, "the gateway should strip llama.cpp timings"
-    step(f"gateway ready at {gateway_url} (pid {gateway.pid}); a metered request succeeded")
+    gateways: dict[str, tuple[Managed, str]] = {}
+    for name in GATEWAYS if not args.no_cli else (GATEWAY,):
+        what = "gptapi gateway as shipped" if name == CLI else "bench.gateway_server, uvloop"
+        step(f"starting {name} ({what}, one process)")
+        proc, url = platform.start_gateway(setup, work / f"{name}.log", name=name, cli=name == CLI)
+        children.append(proc)
+        gateways[name] = (proc, url)
+        # A gateway answers 503 until its first health check of the pool has passed.
+        answer = json.loads(wait_http(url + CHAT_PATH, proc, data=body, headers=auth))
+        assert answer["usage"]["total_tokens"] > 0 and answer["model"] == MODEL, answer
+        assert "timings" not in answer, "the gateway should strip llama.cpp timings"
+        loop = platform.event_loop(proc.pid, work / f"{name}.log")
+        step(f"{name} ready at {url} (pid {proc.pid}, {loop}); a metered request succeeded")
+    gateway, gateway_url = gateways[GATEWAY]
+    load_targets = (BARE, DIRECT, *gateways)
 
-    urls = {BARE: bare_url, DIRECT: nginx_url, GATEWAY: gateway_url}
-    pids = {BARE: bare.pid, GATEWAY: gateway.pid}
+    urls = {BARE: bare_url, DIRECT: nginx_url} | {n: url for n, (_, url) in gateways.items()}
+    pids = {BARE: bare.pid} | {n: proc.pid for n, (proc, _) in gateways.items()}
+    cpu_pids = {DIRECT: family(nginx_proc.pid)} | {name: [pid] for name, pid in pids.items()}
     script = write_script(work / "chat.lua", body, auth)
+    report["event_loop"] = {
+        n: platform.event_loop(proc.pid, work / f"{n}.log") for n, (proc, _) in gateways.items()
+    }
     report["rss_idle"] = {name: rss_bytes(pid)[0] for name, pid in pids.items()}
 
-    # Warm-up: connection pools, key cache, credit account, code paths.
-    for name in LOAD_TARGETS:
-        run_wrk(tools["wrk"], urls[name] + CHAT_PATH, script, connections=16, seconds=1.5)
+    load_set = LoadSet(
+        tools["wrk"], script, {n: urls[n] + CHAT_PATH for n in load_targets}, cpu_pids
+    )
+    load_set.warm_up()
     step("warm-up done; measuring (targets rotate each round, medians are reported)")
-
-    raw: dict[str, dict[int, list[WrkResult]]] = {
-        name: {c: [] for c in concurrencies} for name in LOAD_TARGETS
-    }
-    total_runs = args.rounds * len(concurrencies) * len(LOAD_TARGETS)
-    done = 0
-    for index in range(args.rounds):
-        order = LOAD_TARGETS[index % 3 :] + LOAD_TARGETS[: index % 3]
-        for connections in concurrencies:
-            for name in order:
-                gateway.check_alive()
-                result = run_wrk(
-                    tools["wrk"],
-                    urls[name] + CHAT_PATH,
-                    script,
-                    connections=connections,
-                    seconds=args.duration,
-                )
-                raw[name][connections].append(result)
-                done += 1
-                flag = f"  {result.errors} ERRORS" if result.errors else ""
-                step(
-                    f"[{done:2d}/{total_runs}] round {index + 1} c={connections:<3d} "
-                    f"{name:<9} {result.rps:8.0f} req/s  p50 {result.p50_ms:7.3f} ms  "
-                    f"p99 {result.p99_ms:7.3f} ms{flag}"
-                )
-                time.sleep(0.3)
+    raw, cpu = load_set.measure(
+        concurrencies, args.rounds, args.duration, [proc for proc, _ in gateways.values()]
+    )
     report["rss_after_load"] = {name: rss_bytes(pid)[0] for name, pid in pids.items()}
     report["rss_peak"] = {name: rss_bytes(pid)[1] for name, pid in pids.items()}
     report["load_raw"] = {
-        name: {str(c): [asdict(r) for r in runs] for c, runs in by_c.items()}
+        name: {
+            str(c): [
+                asdict(r) | {"cpu_us_per_request": u}
+                for r, u in zip(runs, cpu[name][c], strict=True)
+            ]
+            for c, runs in by_c.items()
+        }
         for name, by_c in raw.items()
     }
-    report["load"] = {
-        name: {str(c): asdict(summarize(runs)) for c, runs in by_c.items()}
-        for name, by_c in raw.items()
-    }
-    gateway_requests = sum(r.requests for runs in raw[GATEWAY].values() for r in runs)
+    report["load"] = summaries(raw, cpu)
+    gateway_requests = sum(
+        r.requests for name in gateways for runs in raw[name].values() for r in runs
+    )
     report["metering"] = {
         "gateway_requests_measured": gateway_requests,
         "usage_rows": platform.usage_rows(setup.database_url),
@@ -231,8 +320,12 @@ def run(
         samples = asyncio.run(
             streaming.compare(
                 {
-                    DIRECT: (llama_url + CHAT_PATH, {"Content-Type": "application/json"}),
-                    GATEWAY: (gateway_url + CHAT_PATH, auth),
+                    DIRECT: (llama_url + CHAT_PATH, {"Content-Type": "application/json"}, None),
+                    GATEWAY: (
+                        gateway_url + CHAT_PATH,
+                        auth,
+                        functools.partial(cpu_seconds, [gateway.pid]),
+                    ),
                 },
                 stream_body,
                 runs=args.stream_runs,
@@ -248,16 +341,80 @@ def run(
                 "decode_tps": median([s.decode_tps for s in values]),
                 "end_to_end_tps": median([s.end_to_end_tps for s in values]),
                 "tokens": median([float(s.tokens) for s in values]),
+                "server_cpu_us_per_token": (
+                    median([s.server_cpu_us_per_token for s in values if s.server_cpu_us_per_token])
+                    if any(s.server_cpu_us_per_token for s in values)
+                    else None
+                ),
             }
             for name, values in samples.items()
+        }
+        pairs = list(zip(samples[DIRECT], samples[GATEWAY], strict=True))
+        report["stream"]["paired"] = {
+            "decode_tps_ratio": median([g.decode_tps / d.decode_tps for d, g in pairs]),
+            "end_to_end_tps_ratio": median([g.end_to_end_tps / d.end_to_end_tps for d, g in pairs]),
+            "ttft_ratio": median([g.ttft_ms / d.ttft_ms for d, g in pairs]),
+            "ttft_added_ms": median([g.ttft_ms - d.ttft_ms for d, g in pairs]),
         }
 
     if args.profile:
         report["profile"] = profile_gateway(
             args, tools["wrk"], gateway, gateway_url + CHAT_PATH, script, work, concurrencies
         )
+    if args.ablate:
+        report["ablation"] = ablate(
+            args, setup, load_set, gateways[GATEWAY][0], work, children, concurrencies, auth
+        )
     report["machine"]["load_after"] = os.getloadavg()
     return report
+
+
+ABLATIONS = {
+    "no-commit-wait": "no-commit-wait",
+    "raw-sqlite-writer": "raw-sqlite-writer",
+    "plain-route": "plain-route,no-telemetry",
+    "all-fixes": "raw-sqlite-writer,plain-route,no-telemetry",
+}
+
+
+def ablate(
+    args: argparse.Namespace,
+    setup: platform.GatewaySetup,
+    main_set: LoadSet,
+    gateway: Managed,
+    work: Path,
+    children: list[Managed],
+    concurrencies: list[int],
+    auth: dict[str, str],
+) -> dict[str, Any]:
+    """The unmodified gateway next to what-if variants (bench/ablation.py), all running at
+    once and measured interleaved, at the lowest and highest concurrency."""
+    step(f"ablation: starting {len(ABLATIONS)} what-if gateways ({', '.join(ABLATIONS)})")
+    urls = {DIRECT: main_set.urls[DIRECT], GATEWAY: main_set.urls[GATEWAY]}
+    cpu_pids = {DIRECT: main_set.cpu_pids[DIRECT], GATEWAY: main_set.cpu_pids[GATEWAY]}
+    variants: dict[str, Managed] = {}
+    for name, modes in ABLATIONS.items():
+        proc, url = platform.start_gateway(
+            setup, work / f"ablate-{name}.log", name=name, cli=False, ablate=modes
+        )
+        children.append(proc)
+        variants[name] = proc
+        urls[name] = url + CHAT_PATH
+        cpu_pids[name] = [proc.pid]
+    body = compact(CHAT_REQUEST)
+    for name, proc in variants.items():
+        wait_http(urls[name], proc, data=body, headers=auth)  # first health check passed
+    load_set = LoadSet(main_set.wrk, main_set.script, urls, cpu_pids)
+    load_set.warm_up()
+    raw, cpu = load_set.measure(
+        sorted({min(concurrencies), max(concurrencies)}),
+        args.ablate_rounds,
+        args.duration,
+        [gateway, *variants.values()],
+    )
+    for proc in variants.values():
+        proc.stop()
+    return {"modes": ABLATIONS, "load": summaries(raw, cpu)}
 
 
 def profile_gateway(
@@ -303,11 +460,14 @@ def targets(report: dict[str, Any]) -> list[Target]:
     concurrencies = report["settings"]["concurrency"]
     high, low = str(max(concurrencies)), str(min(concurrencies))
     share = ratio(load[GATEWAY][high]["rps"], load[BARE][high]["rps"])
+    cpu_share = ratio(
+        load[BARE][high]["cpu_us_per_request"], load[GATEWAY][high]["cpu_us_per_request"]
+    )
     added = load[GATEWAY][low]["p50_ms"] - load[DIRECT][low]["p50_ms"]
     result = [
         Target(
             f"c={high}: gateway req/s ≥ {_pct(TARGET_RPS_SHARE)} of bare ASGI",
-            _pct(share),
+            f"{_pct(share)} (CPU-normalized: {_pct(cpu_share)})",
             f"≥ {_pct(TARGET_RPS_SHARE)}",
             share >= TARGET_RPS_SHARE,
         ),
@@ -319,11 +479,13 @@ def targets(report: dict[str, Any]) -> list[Target]:
         ),
     ]
     if "stream" in report:
-        tps = ratio(report["stream"][GATEWAY]["decode_tps"], report["stream"][DIRECT]["decode_tps"])
+        stream = report["stream"]
+        tps = stream["paired"]["decode_tps_ratio"]
         result.append(
             Target(
                 f"streaming tokens/s through the gateway ≥ {_pct(TARGET_TPS_SHARE)} of direct",
-                _pct(tps),
+                f"{_pct(tps)} (median of paired runs; ratio of medians "
+                f"{_pct(ratio(stream[GATEWAY]['decode_tps'], stream[DIRECT]['decode_tps']))})",
                 f"≥ {_pct(TARGET_TPS_SHARE)}",
                 tps >= TARGET_TPS_SHARE,
             )
@@ -340,27 +502,31 @@ def print_report(report: dict[str, Any]) -> None:
         f"{settings['duration_s']:g} s per config, medians over rounds =="
     )
     header = (
-        f"{'conc':>4}  {'target':<9} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>8} "
-        f"{'p99 ms':>8} {'errors':>6}  {'÷ bare':>7} {'÷ direct':>8}"
+        f"{'conc':>4}  {'target':<11} {'req/s':>8} {'(min-max)':>15} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'cpu us/req':>10} {'errors':>6}  {'÷ bare':>7} {'÷ direct':>8}"
     )
     print(header)
     print("-" * len(header))
     for c in map(str, settings["concurrency"]):
-        for name in LOAD_TARGETS:
-            s = LoadSummary(**{**load[name][c], "rps_spread": tuple(load[name][c]["rps_spread"])})
-            low, high = s.rps_spread
-            vs_bare = _pct(ratio(s.rps, load[BARE][c]["rps"])) if name != BARE else ""
-            vs_direct = _pct(ratio(s.rps, load[DIRECT][c]["rps"])) if name == GATEWAY else ""
+        for name in load:
+            s = load[name][c]
+            low, high = s["rps_spread"]
+            vs_bare = _pct(ratio(s["rps"], load[BARE][c]["rps"])) if name != BARE else ""
+            vs_direct = _pct(ratio(s["rps"], load[DIRECT][c]["rps"])) if name in GATEWAYS else ""
             print(
-                f"{c:>4}  {name:<9} {s.rps:8.0f} {f'({low:.0f}-{high:.0f})':>15} "
-                f"{_ms(s.p50_ms):>8} {_ms(s.p99_ms):>8} {s.errors:>6}  {vs_bare:>7} "
+                f"{c:>4}  {name:<11} {s['rps']:8.0f} {f'({low:.0f}-{high:.0f})':>15} "
+                f"{_ms(s['p50_ms']):>8} {_ms(s['p99_ms']):>8} "
+                f"{s['cpu_us_per_request']:>10.0f} {s['errors']:>6}  {vs_bare:>7} "
                 f"{vs_direct:>8}"
             )
-        gw, direct = load[GATEWAY][c], load[DIRECT][c]
-        print(
-            f"{'':>4}  added latency (gateway - direct): p50 +{gw['p50_ms'] - direct['p50_ms']:.3f}"
-            f" ms, p99 +{gw['p99_ms'] - direct['p99_ms']:.3f} ms"
-        )
+        for name in GATEWAYS:
+            if name in load:
+                gw, direct = load[name][c], load[DIRECT][c]
+                print(
+                    f"{'':>4}  added latency ({name} - direct): p50 "
+                    f"+{gw['p50_ms'] - direct['p50_ms']:.3f} ms, p99 "
+                    f"+{gw['p99_ms'] - direct['p99_ms']:.3f} ms"
+                )
     metering = report["metering"]
     print(
         f"metering: {metering['usage_rows']} usage rows committed for "
@@ -388,28 +554,34 @@ def print_report(report: dict[str, Any]) -> None:
                 f"{name:<9} {s['ttft_ms']:9.1f} {s['decode_tps']:13.1f} "
                 f"{s['end_to_end_tps']:17.1f} {s['tokens']:7.0f}"
             )
-        gw, direct = stream[GATEWAY], stream[DIRECT]
+        per_token = stream[GATEWAY]["server_cpu_us_per_token"]
         print(
-            f"gateway ÷ direct: TTFT {ratio(gw['ttft_ms'], direct['ttft_ms']):.2f}x "
-            f"(+{gw['ttft_ms'] - direct['ttft_ms']:.1f} ms), decode tok/s "
-            f"{_pct(ratio(gw['decode_tps'], direct['decode_tps']))}, end-to-end tok/s "
-            f"{_pct(ratio(gw['end_to_end_tps'], direct['end_to_end_tps']))}"
+            f"gateway CPU per streamed token: {per_token:.0f} us, i.e. "
+            f"{_pct(per_token * stream[GATEWAY]['decode_tps'] / 1e6)} of one core at "
+            f"{stream[GATEWAY]['decode_tps']:.0f} tok/s (relay, metering, HTTP on both sides)"
+        )
+        paired = stream["paired"]
+        print(
+            f"gateway ÷ direct (median over paired runs): TTFT {paired['ttft_ratio']:.2f}x "
+            f"({paired['ttft_added_ms']:+.1f} ms), decode tok/s "
+            f"{_pct(paired['decode_tps_ratio'])}, end-to-end tok/s "
+            f"{_pct(paired['end_to_end_tps_ratio'])}"
         )
 
     print()
     print("== Resident memory (RSS) ==")
     mib = 1024 * 1024
     idle, after, peak = report["rss_idle"], report["rss_after_load"], report["rss_peak"]
-    for name in (GATEWAY, BARE):
+    for name in idle:
         print(
-            f"{name:<9} idle {idle[name] / mib:6.1f} MiB   after load {after[name] / mib:6.1f} MiB"
-            f"   peak {peak[name] / mib:6.1f} MiB"
+            f"{name:<11} idle {idle[name] / mib:6.1f} MiB   after load "
+            f"{after[name] / mib:6.1f} MiB   peak {peak[name] / mib:6.1f} MiB   "
+            f"({ratio(after[name], after[BARE]):.2f}x bare ASGI after load)"
         )
-    print(
-        f"gateway ÷ bare ASGI: idle {ratio(idle[GATEWAY], idle[BARE]):.2f}x, after load "
-        f"{ratio(after[GATEWAY], after[BARE]):.2f}x; gateway growth under load "
-        f"{(after[GATEWAY] - idle[GATEWAY]) / mib:+.1f} MiB"
-    )
+    print(f"gateway growth under load: {(after[GATEWAY] - idle[GATEWAY]) / mib:+.1f} MiB")
+    print("event loops: " + ", ".join(f"{n} {loop}" for n, loop in report["event_loop"].items()))
+    if "ablation" in report:
+        print_ablation(report["ablation"], report)
 
     print()
     print("== Targets ==")
@@ -427,6 +599,9 @@ def print_report(report: dict[str, Any]) -> None:
         print("self time by package:")
         for name, count in profile["by_package"]:
             print(f"  {count / samples:6.1%}  {name}")
+        print("by the innermost gptapi line on the stack (where the time is spent from):")
+        for name, count in profile["gptapi_sites"]:
+            print(f"  {count / samples:6.1%}  {name}")
         print("self time by line:")
         for name, count in profile["self_lines"]:
             print(f"  {count / samples:6.1%}  {name}")
@@ -438,8 +613,39 @@ def print_report(report: dict[str, Any]) -> None:
     print()
     print(
         f"machine: {machine['cpus']} CPUs, load average before {machine['load_before'][0]:.2f}, "
-        f"after {machine['load_after'][0]:.2f}; bench took {report['elapsed_seconds']:.0f}s"
+        f"after {machine['load_after'][0]:.2f}; gateway code {report['source']}; "
+        f"bench took {report['elapsed_seconds']:.0f}s"
     )
+
+
+def print_ablation(ablation: dict[str, Any], report: dict[str, Any]) -> None:
+    load: dict[str, dict[str, dict[str, Any]]] = ablation["load"]
+    bare = report["load"][BARE]
+    print()
+    print(
+        "== What-if gateways (bench/ablation.py; monkeypatched, measured together with the "
+        "unmodified gateway) =="
+    )
+    for name, modes in ablation["modes"].items():
+        print(f"  {name}: {modes}")
+    header = (
+        f"{'conc':>4}  {'variant':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'cpu us/req':>10} {'added p50':>9} {'÷ gateway':>9} {'÷ bare*':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for c in sorted(load[GATEWAY], key=int):
+        for name in load:
+            s = load[name][c]
+            added = s["p50_ms"] - load[DIRECT][c]["p50_ms"] if name != DIRECT else 0.0
+            vs_gateway = _pct(ratio(s["rps"], load[GATEWAY][c]["rps"])) if name != DIRECT else ""
+            vs_bare = _pct(ratio(s["rps"], bare[c]["rps"])) if c in bare and name != DIRECT else ""
+            print(
+                f"{c:>4}  {name:<18} {s['rps']:8.0f} {_ms(s['p50_ms']):>8} {_ms(s['p99_ms']):>8} "
+                f"{s['cpu_us_per_request']:>10.0f} "
+                f"{(f'{added:+.3f}' if name != DIRECT else ''):>9} {vs_gateway:>9} {vs_bare:>8}"
+            )
+    print("* against bare ASGI's req/s from the main measurement (a different time window)")
 
 
 def save(report: dict[str, Any], path: Path | None) -> None:

@@ -1,12 +1,13 @@
-"""nginx as the fastest possible upstream: static answers for the chat completion, /health
-and /props, on a free loopback port, from a config in the run's temp dir."""
+"""nginx as the fastest possible upstream: static answers for the chat completion, /health,
+/props and the token counting endpoints the gateway calls after a client disconnect, on a
+free loopback port, from a config in the run's temp dir."""
 
 from __future__ import annotations
 
 import signal
 from pathlib import Path
 
-from bench.payloads import CHAT_COMPLETION, HEALTH, PROPS, compact
+from bench.payloads import CHAT_COMPLETION, HEALTH, INPUT_TOKENS, PROPS, TOKENIZE, compact
 from bench.procs import Managed, free_port, wait_http
 
 NOT_FOUND = {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}
@@ -51,6 +52,12 @@ http {{
 
         location = /v1/chat/completions {{
             return 200 {_quoted(compact(CHAT_COMPLETION))};
+        }}
+        location = /v1/chat/completions/input_tokens {{
+            return 200 {_quoted(compact(INPUT_TOKENS))};
+        }}
+        location = /tokenize {{
+            return 200 {_quoted(compact(TOKENIZE))};
         }}
         location = /health {{
             return 200 {_quoted(compact(HEALTH))};

@@ -61,6 +61,9 @@ PROPS: dict[str, Any] = {
 }
 
 HEALTH: dict[str, Any] = {"status": "ok"}
+# llama-server's token counting, used by the gateway to bill requests cut off by the client
+INPUT_TOKENS: dict[str, Any] = {"input_tokens": 38}
+TOKENIZE: dict[str, Any] = {"tokens": [9690, 28, 1073, 359, 253, 5356]}
 
 
 def compact(obj: Any) -> bytes:

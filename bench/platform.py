@@ -6,6 +6,7 @@ feature on: key auth, rate limiting, credit holds, group-commit metering."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -94,18 +95,38 @@ async def _create_account(url: str) -> str:
         await engine.dispose()
 
 
-def start_gateway(setup: GatewaySetup, log_path: Path) -> tuple[Managed, str]:
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_gateway(
+    setup: GatewaySetup, log_path: Path, *, name: str, cli: bool, ablate: str = ""
+) -> tuple[Managed, str]:
+    """`cli`: `gptapi gateway` as shipped; else bench.gateway_server (the same app and uvicorn
+    Config, with uvicorn owning the loop so uvloop is used)."""
     port = free_port()
+    module = ["gptapi", "gateway"] if cli else ["bench.gateway_server"]
+    env = gateway_env(setup, BENCH_ABLATE=ablate)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     managed = Managed(
-        "gateway",
-        [sys.executable, "-m", "gptapi", "gateway", "--host", "127.0.0.1", "--port", str(port)],
+        name,
+        [sys.executable, "-m", *module, "--host", "127.0.0.1", "--port", str(port)],
         log_path,
-        env=gateway_env(setup),
+        env=env,
         cwd=setup.data_dir,
     )
     base_url = f"http://127.0.0.1:{port}"
     wait_http(base_url + "/healthz", managed, timeout=60)
     return managed, base_url
+
+
+def event_loop(pid: int, log_path: Path) -> str:
+    """What a gateway runs on: bench.gateway_server prints it; for `gptapi gateway`, whether
+    uvloop's extension is even mapped into the process tells."""
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("event loop: "):
+            return line.removeprefix("event loop: ")
+    maps = Path(f"/proc/{pid}/maps").read_text(errors="replace")
+    return "uvloop loaded" if "/uvloop/loop." in maps else "asyncio (uvloop never loaded)"
 
 
 def usage_rows(url: str) -> int:

@@ -64,6 +64,7 @@ class Hotspots:
     self_lines: list[tuple[str, int]]  # "func (file:line)", samples at the top of the stack
     inclusive: list[tuple[str, int]]  # "func (file:def-line?)" present anywhere in the stack
     by_package: list[tuple[str, int]]  # self samples per package
+    gptapi_sites: list[tuple[str, int]]  # samples under the deepest gptapi frame, by line
 
 
 def short(path: str) -> str:
@@ -85,6 +86,7 @@ def analyse(raw: Path, top: int = 15) -> Hotspots:
     self_counts: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
+    sites: Counter[str] = Counter()
     total = 0
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -99,6 +101,14 @@ def analyse(raw: Path, top: int = 15) -> Hotspots:
         leaf = parsed[-1]
         self_counts[f"{leaf['func']} ({short(leaf['file'])}:{leaf['line'] or '?'})"] += count
         packages[package_of(leaf["file"])] += count
+        ours = [
+            m for m in parsed if short(m["file"]).startswith("gptapi/") and "/cli/" not in m["file"]
+        ]
+        if ours:
+            site = ours[-1]
+            sites[f"{site['func']} ({short(site['file'])}:{site['line'] or '?'})"] += count
+        else:
+            sites[f"[outside gptapi code] {package_of(leaf['file'])}"] += count
         seen: set[str] = set()
         for match in parsed:
             key = f"{match['func']} ({short(match['file'])})"
@@ -110,4 +120,5 @@ def analyse(raw: Path, top: int = 15) -> Hotspots:
         self_counts.most_common(top),
         inclusive.most_common(top * 3),
         packages.most_common(top),
+        sites.most_common(top + 5),
     )

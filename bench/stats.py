@@ -17,11 +17,13 @@ class LoadSummary:
     requests: int
     rounds: int
     rps_spread: tuple[float, float]  # min, max over rounds
+    cpu_us_per_request: float  # the server's own CPU time (all threads) per request
 
 
-def summarize(results: list[WrkResult]) -> LoadSummary:
+def summarize(results: list[WrkResult], cpu_us: list[float]) -> LoadSummary:
     rps = [r.rps for r in results]
     return LoadSummary(
+        cpu_us_per_request=statistics.median(cpu_us),
         rps=statistics.median(rps),
         p50_ms=statistics.median(r.p50_ms for r in results),
         p99_ms=statistics.median(r.p99_ms for r in results),

@@ -3,7 +3,9 @@ rate, measured by a small aiohttp client (the model, not the client, is the bott
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ class StreamSample:
     decode_tps: float  # (tokens - 1) / (last content chunk - first content chunk)
     total_s: float  # request sent → [DONE]
     end_to_end_tps: float  # tokens / total_s
+    server_cpu_us_per_token: float | None = None  # CPU time the server process used, per token
 
 
 async def stream_once(
@@ -29,6 +32,7 @@ async def stream_once(
     last = started
     chunks = 0
     usage: dict[str, Any] | None = None
+    finished: float | None = None
     async with session.post(url, data=payload, headers=headers) as response:
         if response.status != 200:
             raise RuntimeError(f"{url} answered {response.status}: {await response.text()}")
@@ -37,7 +41,8 @@ async def stream_once(
                 continue
             data = line[5:].strip()
             if data == b"[DONE]":
-                break
+                finished = time.perf_counter()
+                continue  # read on to the end of the body, as a well-behaved client does
             obj = orjson.loads(data)
             if "error" in obj:
                 raise RuntimeError(f"{url} stream error: {obj['error']}")
@@ -50,9 +55,8 @@ async def stream_once(
                         first = now
                     last = now
                     chunks += 1
-    finished = time.perf_counter()
-    if first is None:
-        raise RuntimeError(f"{url} streamed no content")
+    if first is None or finished is None:
+        raise RuntimeError(f"{url} streamed no content or no [DONE]")
     tokens = int(usage["completion_tokens"]) if usage else chunks
     span = last - first
     return StreamSample(
@@ -65,32 +69,50 @@ async def stream_once(
 
 
 async def compare(
-    targets: dict[str, tuple[str, dict[str, str]]],
+    targets: dict[str, tuple[str, dict[str, str], Callable[[], float] | None]],
     body: dict[str, Any],
     *,
     runs: int,
     warmup: int = 1,
     progress: Any = None,
 ) -> dict[str, list[StreamSample]]:
-    """`runs` samples per target, interleaved (A B, B A, A B …) after `warmup` each."""
+    """`runs` samples per target, interleaved (A B, B A, A B …) after `warmup` each. A
+    target's optional third element reads its server's CPU seconds, sampled around each run."""
     results: dict[str, list[StreamSample]] = {name: [] for name in targets}
     timeout = aiohttp.ClientTimeout(total=300)
-    connector = aiohttp.TCPConnector(limit=4)
+    # A fresh connection per stream, for both targets: llama.cpp's server may close an idle
+    # keep-alive connection just as a pooled client reuses it.
+    connector = aiohttp.TCPConnector(limit=4, force_close=True)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         names = list(targets)
         for _ in range(warmup):
             for name in names:
-                url, headers = targets[name]
+                url, headers, _ = targets[name]
                 await stream_once(session, url, body, headers)
         for index in range(runs):
             order = names if index % 2 == 0 else names[::-1]
             for name in order:
-                url, headers = targets[name]
-                sample = await stream_once(session, url, body, headers)
+                url, headers, cpu = targets[name]
+                before = cpu() if cpu is not None else 0.0
+                try:
+                    sample = await stream_once(session, url, body, headers)
+                except aiohttp.ClientError as exc:  # one retry for a transient network error
+                    if progress is not None:
+                        progress(f"stream {index + 1}/{runs} {name}: {exc!r}; retrying once")
+                    before = cpu() if cpu is not None else 0.0
+                    sample = await stream_once(session, url, body, headers)
+                if cpu is not None:
+                    used = (cpu() - before) * 1e6 / max(1, sample.tokens)
+                    sample = dataclasses.replace(sample, server_cpu_us_per_token=used)
                 results[name].append(sample)
                 if progress is not None:
+                    cpu_note = (
+                        f", server cpu {sample.server_cpu_us_per_token:.0f} us/token"
+                        if sample.server_cpu_us_per_token is not None
+                        else ""
+                    )
                     progress(
                         f"stream {index + 1}/{runs} {name:<8} ttft {sample.ttft_ms:7.1f} ms  "
-                        f"{sample.decode_tps:6.1f} tok/s  ({sample.tokens} tokens)"
+                        f"{sample.decode_tps:6.1f} tok/s  ({sample.tokens} tokens{cpu_note})"
                     )
     return results

@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from gptapi import __version__
@@ -24,7 +26,7 @@ from gptapi.gateway.keys import KeyCache
 from gptapi.gateway.limits import InMemoryRateLimiter
 from gptapi.gateway.metering import UsageWriter
 from gptapi.gateway.middleware import RequestContextMiddleware
-from gptapi.gateway.openai.router import router as openai_router
+from gptapi.gateway.openai.router import routes as openai_routes
 from gptapi.gateway.openai.serving import OpenAIServing
 from gptapi.gateway.upstream.client import UpstreamClient
 from gptapi.gateway.upstream.fleet import load_specs
@@ -138,14 +140,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        # Prometheus at /metrics covers what the native OpenTelemetry hooks would record, and
+        # they cost a measurable share of a proxied request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
-    app.include_router(openai_router)
+    app.router.routes.extend(openai_routes)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_body_bytes)
 
     @app.exception_handler(OpenAIError)
     async def _openai_error(_: Request, exc: OpenAIError) -> Response:
         return Response(exc.json_bytes(), exc.status, exc.headers, "application/json")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Unknown paths and methods under /v1 answer in OpenAI's shape too.
+        if not request.url.path.startswith("/v1"):
+            return await http_exception_handler(request, exc)
+        error = OpenAIError(
+            exc.status_code,
+            f"{request.method} {request.url.path}: {exc.detail}",
+            code="not_found" if exc.status_code == 404 else "method_not_allowed",
+        )
+        return Response(error.json_bytes(), exc.status_code, exc.headers, "application/json")
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -209,7 +209,12 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or prefix.")]) -
 @credit.command("grant")
 def credit_grant(
     org: OrgArg,
-    amount: Annotated[str, typer.Argument(help="Dollars, e.g. 25 or 0.50; negative debits (put -- before the arguments).")],
+    amount: Annotated[
+        str,
+        typer.Argument(
+            help="Dollars, e.g. 25 or 0.50; negative debits (put -- before the arguments)."
+        ),
+    ],
     reason: Annotated[str, typer.Option(help="Why; kept in the ledger.")],
 ) -> None:
     """Add (or with a negative amount, remove) credit."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+import uvloop
 
 from gptapi.cli import output
 from gptapi.cli.admin import admin
@@ -58,7 +60,7 @@ def serve(host: HostOption = None, port: PortOption = None) -> None:
     llama.cpp servers."""
     settings = _settings(host, port)
     _configure_logging(settings)
-    asyncio.run(_serve(settings, embedded=True))
+    _run(_serve(settings, embedded=True))
 
 
 @app.command()
@@ -66,7 +68,13 @@ def gateway(host: HostOption = None, port: PortOption = None) -> None:
     """Run a gateway replica against an already migrated database and a configured fleet."""
     settings = _settings(host, port)
     _configure_logging(settings)
-    asyncio.run(_serve(settings, embedded=False))
+    _run(_serve(settings, embedded=False))
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    # uvicorn's loop="uvloop" only applies when uvicorn makes the loop itself; we make it.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 async def _serve(settings: Settings, *, embedded: bool) -> None:

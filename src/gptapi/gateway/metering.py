@@ -5,6 +5,9 @@ queued up, writes all of it in one transaction (usage rows, one ledger row each,
 organisations' balances) and then tells the credit accounts. While the database is slow
 the batch simply grows, so throughput never waits on per-request commits. Inserts ignore
 request ids already present, so a retried batch never charges twice. Shutdown drains.
+
+On SQLite the whole transaction runs in one call on a dedicated thread (a blocking
+connection), instead of one thread hop per statement through the async driver.
 """
 
 from __future__ import annotations
@@ -13,16 +16,19 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gptapi.gateway.credits import CreditAccounts
 from gptapi.gateway.metrics import LEDGER_BATCH_SIZE, USAGE_QUEUE_DEPTH
+from gptapi.kit.db import create_sqlite_sync_engine, is_sqlite
 from gptapi.models import CreditTransaction, Organization, UsageLog
 
 log = logging.getLogger(__name__)
@@ -47,20 +53,79 @@ class UsageEntry:
     upstream: str
     created_at: datetime
 
+    @property
+    def ledger_key(self) -> str:
+        return f"usage:{self.request_id}"
+
     def usage_row(self) -> dict[str, Any]:
-        row = asdict(self)
-        del row["model_name"]
-        return row
+        return {
+            "request_id": self.request_id,
+            "organization_id": self.organization_id,
+            "api_key_id": self.api_key_id,
+            "user_id": self.user_id,
+            "model_id": self.model_id,
+            "endpoint": self.endpoint,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_nanos": self.cost_nanos,
+            "status": self.status,
+            "outcome": self.outcome,
+            "metered_by": self.metered_by,
+            "latency_ms": self.latency_ms,
+            "upstream": self.upstream,
+            "created_at": self.created_at,
+        }
 
     def ledger_row(self) -> dict[str, Any]:
         return {
             "organization_id": self.organization_id,
             "amount_nanos": -self.cost_nanos,
             "kind": "usage",
-            "idempotency_key": f"usage:{self.request_id}",
+            "idempotency_key": self.ledger_key,
             "description": f"{self.model_name} {self.endpoint}",
             "created_at": self.created_at,
         }
+
+
+InsertFactory = Callable[..., Any]
+
+
+def write_batch(
+    conn: Connection, entries: list[UsageEntry], insert: InsertFactory
+) -> dict[uuid.UUID, int]:
+    """Insert the batch's usage and ledger rows and apply what is new to the balances.
+
+    Returns the balance of every organisation in the batch after the transaction.
+    """
+    conn.execute(
+        insert(UsageLog).on_conflict_do_nothing(index_elements=["request_id"]),
+        [entry.usage_row() for entry in entries],
+    )
+    inserted = conn.execute(
+        insert(CreditTransaction)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(CreditTransaction.idempotency_key),
+        [entry.ledger_row() for entry in entries],
+    )
+    new_keys = set(inserted.scalars())
+    deltas: dict[uuid.UUID, int] = defaultdict(int)
+    for entry in entries:
+        if entry.ledger_key in new_keys:
+            deltas[entry.organization_id] += entry.cost_nanos
+    balances: dict[uuid.UUID, int] = {}
+    for organization_id, cost in deltas.items():
+        balances[organization_id] = conn.execute(
+            update(Organization)
+            .where(Organization.id == organization_id)
+            .values(balance_nanos=Organization.balance_nanos - cost)
+            .returning(Organization.balance_nanos)
+        ).scalar_one()
+    for organization_id in {entry.organization_id for entry in entries} - balances.keys():
+        # Every row of this organisation was already there: a replayed batch.
+        balances[organization_id] = conn.execute(
+            select(Organization.balance_nanos).where(Organization.id == organization_id)
+        ).scalar_one()
+    return balances
 
 
 class UsageWriter:
@@ -71,7 +136,12 @@ class UsageWriter:
         self._queue: list[tuple[UsageEntry, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        url = engine.url.render_as_string(hide_password=False)
+        self._sync_engine: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        if is_sqlite(url):
+            self._sync_engine = create_sqlite_sync_engine(url)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="usage-writer")
 
     def submit(self, entry: UsageEntry) -> asyncio.Future[None]:
         """Queue `entry`; the future resolves when its batch has committed."""
@@ -87,27 +157,33 @@ class UsageWriter:
 
     async def run(self) -> None:
         delay = 0.05
-        while True:
-            if not self._queue:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            batch = self._queue[: self._batch_max]
-            try:
-                await self._write([entry for entry, _ in batch])
-            except Exception:
-                log.exception("usage batch of %d failed; retrying in %.2fs", len(batch), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            delay = 0.05
-            del self._queue[: len(batch)]
-            USAGE_QUEUE_DEPTH.set(len(self._queue))
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(None)
+        try:
+            while True:
+                if not self._queue:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                batch = self._queue[: self._batch_max]
+                try:
+                    await self._write([entry for entry, _ in batch])
+                except Exception:
+                    log.exception("usage batch of %d failed; retrying in %.2fs", len(batch), delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                delay = 0.05
+                del self._queue[: len(batch)]
+                USAGE_QUEUE_DEPTH.set(len(self._queue))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+        finally:
+            if self._thread is not None:
+                self._thread.shutdown(wait=True)
+            if self._sync_engine is not None:
+                self._sync_engine.dispose()
 
     async def close(self) -> None:
         self._closing = True
@@ -115,47 +191,21 @@ class UsageWriter:
 
     async def _write(self, entries: list[UsageEntry]) -> None:
         LEDGER_BATCH_SIZE.observe(len(entries))
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                self._insert(UsageLog).on_conflict_do_nothing(index_elements=["request_id"]),
-                [entry.usage_row() for entry in entries],
+        if self._sync_engine is not None:
+            balances = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._write_blocking, entries
             )
-            inserted = await conn.execute(
-                self._insert(CreditTransaction)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(CreditTransaction.idempotency_key),
-                [entry.ledger_row() for entry in entries],
-            )
-            new_keys = set(inserted.scalars())
-            deltas: dict[uuid.UUID, int] = defaultdict(int)
-            for entry in entries:
-                if f"usage:{entry.request_id}" in new_keys:
-                    deltas[entry.organization_id] += entry.cost_nanos
-            balances: dict[uuid.UUID, int] = {}
-            for organization_id, cost in deltas.items():
-                balances[organization_id] = (
-                    await conn.execute(
-                        update(Organization)
-                        .where(Organization.id == organization_id)
-                        .values(balance_nanos=Organization.balance_nanos - cost)
-                        .returning(Organization.balance_nanos)
-                    )
-                ).scalar_one()
-        # Costs of this batch leave `pending` now, including any a retry found committed.
+        else:
+            async with self._engine.begin() as conn:
+                balances = await conn.run_sync(write_batch, entries, postgresql.insert)
         costs: dict[uuid.UUID, int] = defaultdict(int)
         for entry in entries:
             costs[entry.organization_id] += entry.cost_nanos
+        # Costs of this batch leave `pending` now, including any a retry found committed.
         for organization_id, cost in costs.items():
-            balance = balances.get(organization_id)
-            if balance is None:
-                balance = await self._balance(organization_id)
-            self._accounts.committed(organization_id, cost, balance)
+            self._accounts.committed(organization_id, cost, balances[organization_id])
 
-    async def _balance(self, organization_id: uuid.UUID) -> int:
-        async with self._engine.connect() as conn:
-            value = await conn.scalar(
-                Organization.__table__.select()
-                .with_only_columns(Organization.balance_nanos)
-                .where(Organization.id == organization_id)
-            )
-        return int(value or 0)
+    def _write_blocking(self, entries: list[UsageEntry]) -> dict[uuid.UUID, int]:
+        assert self._sync_engine is not None
+        with self._sync_engine.begin() as conn:
+            return write_batch(conn, entries, sqlite.insert)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 REQUESTS = Counter(
@@ -37,3 +40,34 @@ LEDGER_BATCH_SIZE = Histogram(
     "Usage records per group commit",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
+
+
+@lru_cache(maxsize=4096)
+def _request_children(endpoint: str, model: str, status: int) -> tuple[Any, ...]:
+    # labels() takes a lock and hashes its arguments; the hot path reuses the children.
+    return (
+        REQUESTS.labels(endpoint, model, str(status)),
+        LATENCY.labels(endpoint, model),
+        TOKENS.labels(model, "prompt"),
+        TOKENS.labels(model, "completion"),
+        COST.labels(model),
+    )
+
+
+def observe_request(
+    endpoint: str,
+    model: str,
+    status: int,
+    elapsed: float,
+    prompt: int,
+    completion: int,
+    cost: int,
+) -> None:
+    requests, latency, prompt_tokens, completion_tokens, cost_total = _request_children(
+        endpoint, model, status
+    )
+    requests.inc()
+    latency.observe(elapsed)
+    prompt_tokens.inc(prompt)
+    completion_tokens.inc(completion)
+    cost_total.inc(cost)

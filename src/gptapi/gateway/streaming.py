@@ -24,27 +24,39 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
+# Most requests finish sooner than this; only slower ones pay for a watcher task.
+WATCH_AFTER_SECONDS = 0.05
+
+
 @contextlib.asynccontextmanager
 async def cancel_on_disconnect(receive: Receive) -> AsyncIterator[asyncio.Event]:
     """Cancel the current task if the client disconnects inside the block.
 
     The yielded event is set when that happened, so the caller can tell a disconnect from
-    any other cancellation.
+    any other cancellation. The watcher starts only once the block has run for
+    `WATCH_AFTER_SECONDS`.
     """
     task = asyncio.current_task()
     assert task is not None
     gone = asyncio.Event()
+    watcher: asyncio.Task[None] | None = None
 
     async def watch() -> None:
         await _wait_for_disconnect(receive)
         gone.set()
         task.cancel()
 
-    watcher = asyncio.create_task(watch())
+    def start() -> None:
+        nonlocal watcher
+        watcher = asyncio.create_task(watch())
+
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, start)
     try:
         yield gone
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 class EventStreamResponse(Response):
@@ -63,7 +75,7 @@ class EventStreamResponse(Response):
         pump = asyncio.create_task(self._pump(send))
         watcher = asyncio.create_task(_wait_for_disconnect(receive))
         try:
-            done, _ = await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({pump, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             watcher.cancel()
             if not pump.done():

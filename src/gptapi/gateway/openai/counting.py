@@ -33,6 +33,13 @@ class Counts:
     completion: int
     source: str  # "counted" | "estimated"
 
+    def usage(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt,
+            "completion_tokens": self.completion,
+            "total_tokens": self.prompt + self.completion,
+        }
+
 
 class TokenCounter:
     def __init__(self, client: UpstreamClient, registry: UpstreamRegistry) -> None:

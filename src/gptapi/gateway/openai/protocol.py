@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from gptapi.gateway.errors import OpenAIError, invalid_request
 
@@ -41,15 +42,57 @@ class _Generation(_Schema):
     user: str | None = None
 
 
+# Messages and tools are declared as far as llama-server parses them itself: a malformed
+# one would otherwise come back from it as a 500 (a 502 here) instead of a 400.
+
+
+class ContentPart(_Schema):
+    type: NonEmptyStr  # text, image_url, input_audio…: llama-server judges what it supports
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _text_parts_have_text(self) -> ContentPart:
+        if self.type == "text" and self.text is None:
+            raise PydanticCustomError("text_part", "a text part needs a 'text' string")
+        return self
+
+
+class FunctionCall(_Schema):
+    name: NonEmptyStr
+    arguments: str  # JSON text, as OpenAI sends it
+
+
+class ToolCall(_Schema):
+    id: str | None = None
+    type: Literal["function"]
+    function: FunctionCall
+
+
 class ChatMessage(_Schema):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
+    # The list first, so a bad part is reported as such rather than as "not a string".
+    content: list[ContentPart] | str | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+
+class FunctionDefinition(_Schema):
+    name: NonEmptyStr
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(_Schema):
+    type: Literal["function"]  # the only kind llama-server runs
+    function: FunctionDefinition
 
 
 class ChatCompletionRequest(_Generation):
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
-    tools: list[dict[str, Any]] | None = None
+    tools: list[Tool] | None = None
     tool_choice: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
@@ -93,14 +136,15 @@ def parse(schema: type[SchemaT], body: dict[str, Any]) -> SchemaT:
 
 def _as_openai_error(exc: ValidationError) -> OpenAIError:
     error = exc.errors(include_url=False)[0]
-    # A union reports one error per branch; the location up to the branch name is what
-    # the client sent wrong.
+    # A union reports one error per branch, with the branch's name in the location
+    # ("str", "list[ContentPart]"); without those names the location is what the client
+    # sent wrong, down to the field inside a list item.
     parts: list[str] = []
     for part in error["loc"]:
         if isinstance(part, int):
             parts.append(f"[{part}]")
         elif (parts and not part.isidentifier()) or part in _TYPE_BRANCHES or "[" in part:
-            break
+            continue
         else:
             parts.append(("." if parts else "") + part)
     param = "".join(parts) or None

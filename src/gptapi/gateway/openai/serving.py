@@ -31,8 +31,8 @@ from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.keys import KeyCache, KeyContext
 from gptapi.gateway.limits import RateDecision, RateLimiter
 from gptapi.gateway.metering import UsageEntry, UsageWriter
-from gptapi.gateway.metrics import COST, LATENCY, REQUESTS, TIME_TO_FIRST_TOKEN, TOKENS
-from gptapi.gateway.openai.counting import TokenCounter
+from gptapi.gateway.metrics import TIME_TO_FIRST_TOKEN, observe_request
+from gptapi.gateway.openai.counting import Counts, TokenCounter
 from gptapi.gateway.openai.plan import Plan, Surface
 from gptapi.gateway.streaming import EventStreamResponse, cancel_on_disconnect
 from gptapi.gateway.upstream.client import UpstreamClient
@@ -57,6 +57,8 @@ class _Admission:
     request_id: str
     started: float
     reserved_tokens: int
+    # The server the request was last sent to; None while it waits for a slot.
+    sent_to: UpstreamServer | None = None
 
 
 @dataclass(slots=True)
@@ -135,7 +137,7 @@ class OpenAIServing:
                 code="model_not_supported",
             )
         pool = self.registry.pool(model_name)
-        if pool is None or not pool.candidates(set()):
+        if pool is None or not pool.serving:
             raise errors.upstream_unavailable(model_name)
         cap = min(pool.context_length or self.settings.max_tokens_cap, self.settings.max_tokens_cap)
         plan = surface.plan(body, model, body_size=size, output_cap=cap)
@@ -164,7 +166,11 @@ class OpenAIServing:
     # ---------------------------------------------------------------- forwarding
 
     async def _open(self, admission: _Admission) -> tuple[UpstreamServer, aiohttp.ClientResponse]:
-        """A server's response head, retrying elsewhere on connect errors and 503s."""
+        """A server's response head, retrying elsewhere on connect errors and 503s.
+
+        A read timeout is not retried: the server has the request and may still be working
+        on it, so it raises `TimeoutError` (504) instead of running the request twice.
+        """
         plan = admission.plan
         body = orjson.dumps(plan.payload)
         exclude: set[str] = set()
@@ -177,11 +183,17 @@ class OpenAIServing:
                 raise errors.upstream_unavailable(plan.requested_model) from None
             except PoolSaturated:
                 raise errors.overloaded(plan.requested_model) from None
+            admission.sent_to = server
             try:
                 response = await self.client.post(server, plan.path, body, admission.request_id)
             except (aiohttp.ClientConnectionError, OSError) as exc:
                 self.registry.release(server)
                 self.registry.report_failure(server, f"{type(exc).__name__}: {exc}")
+                if isinstance(exc, aiohttp.ServerTimeoutError) and not isinstance(
+                    exc, aiohttp.ConnectionTimeoutError
+                ):
+                    raise
+                admission.sent_to = None
                 exclude.add(server.base_url)
                 continue
             except BaseException:
@@ -191,9 +203,11 @@ class OpenAIServing:
                 response.release()
                 self.registry.release(server)
                 self.registry.report_failure(server, "503 before the first byte")
+                admission.sent_to = None
                 exclude.add(server.base_url)
                 continue
-            self.registry.report_success(server)
+            # Success is reported when the response is complete, not at its head: a server
+            # that breaks every stream midway must still reach `eject_after_failures`.
             return server, response
         raise errors.upstream_unavailable(plan.requested_model)
 
@@ -215,10 +229,7 @@ class OpenAIServing:
                 if not gone.is_set():
                     raise
                 asyncio.current_task().uncancel()  # type: ignore[union-attr]
-                self._spawn(
-                    self._bill_counted(admission, server, _Delivered(), 499, "client_disconnect")
-                )
-                return Response(status_code=499)
+                return self._gone_before_response(admission)
             except TimeoutError:
                 await self._finish_unbilled(admission, 504, "timeout", server)
                 raise errors.upstream_timeout() from None
@@ -237,22 +248,54 @@ class OpenAIServing:
             raise error
         try:
             data = orjson.loads(raw)
-            usage = data.get("usage") or {}
-            prompt = int(usage["prompt_tokens"])
-            completion = int(usage.get("completion_tokens") or 0)
-        except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
-            log.error("upstream %s returned a body without usage", server.base_url)
+        except orjson.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(
+            data.get("choices", data.get("data")), list
+        ):
+            log.error("upstream %s returned an unreadable body: %r", server.base_url, raw[:200])
             await self._bill_counted(admission, server, _Delivered(), 502, "upstream_error")
-            raise errors.upstream_failed() from None
+            raise errors.upstream_failed()
+        self.registry.report_success(server)
         data["model"] = plan.requested_model
         data.pop("timings", None)
-        await self._bill(admission, prompt, completion, 200, "completed", "upstream", server)
+        usage = _usage_counts(data.get("usage"))
+        if usage is not None:
+            await self._bill(admission, *usage, 200, "completed", "upstream", server)
+        else:
+            # An upstream that reports no usage: count the answer, and tell the client.
+            delivered = _Delivered()
+            delivered.add(data)
+            counts = await self._bill_counted(admission, server, delivered, 200, "completed")
+            data["usage"] = counts.usage()
         return Response(orjson.dumps(data), 200, admission.headers, "application/json")
+
+    def _gone_before_response(self, admission: _Admission) -> Response:
+        """The client left before any output: billed for the prompt if a server had it,
+        free if it was still waiting for a slot."""
+        if admission.sent_to is None:
+            self._spawn(self._finish_unbilled(admission, 499, "client_disconnect", None))
+        else:
+            self._spawn(
+                self._bill_counted(
+                    admission, admission.sent_to, _Delivered(), 499, "client_disconnect"
+                )
+            )
+        return Response(status_code=499)
 
     async def _stream(self, request: Request, admission: _Admission) -> Response:
         try:
             async with asyncio.timeout(self.settings.upstream_total_timeout_seconds):
-                server, response = await self._open(admission)
+                # Watched like `_complete`: a client that leaves while queued for a slot
+                # gives up its place instead of being sent upstream later.
+                async with cancel_on_disconnect(request.receive) as gone:
+                    try:
+                        server, response = await self._open(admission)
+                    except asyncio.CancelledError:
+                        if not gone.is_set():
+                            raise
+                        asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                        return self._gone_before_response(admission)
         except TimeoutError:
             await self._finish_unbilled(admission, 504, "timeout", None)
             raise errors.upstream_timeout() from None
@@ -278,6 +321,7 @@ class OpenAIServing:
         usage: dict[str, Any] | None = None
         outcome = "upstream_error"
         error_payload: dict[str, Any] | None = None
+        head: dict[str, Any] = {}  # the last chunk sent, for the id a usage chunk repeats
         deadline = time.monotonic() + self.settings.upstream_total_timeout_seconds
         try:
             async for data in iter_data(response.content):
@@ -285,6 +329,8 @@ class OpenAIServing:
                     outcome = "completed"
                     break
                 obj = orjson.loads(data)
+                if not isinstance(obj, dict):
+                    raise ValueError(f"stream chunk is not an object: {data[:100]!r}")
                 if "error" in obj:
                     error_payload = obj
                     break
@@ -296,6 +342,7 @@ class OpenAIServing:
                             continue
                 obj["model"] = plan.requested_model
                 obj.pop("timings", None)
+                head = obj
                 yield event(orjson.dumps(obj))
                 delivered.add(obj)
                 if delivered.first_token_at is None and delivered.chunks:
@@ -306,21 +353,26 @@ class OpenAIServing:
         except (asyncio.CancelledError, GeneratorExit):
             outcome = "client_disconnect"
             raise
-        except (aiohttp.ClientError, OSError, TimeoutError, orjson.JSONDecodeError) as exc:
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
             log.warning("upstream %s broke mid-stream: %s", server.base_url, exc)
             outcome = "timeout" if isinstance(exc, TimeoutError) else "upstream_error"
         finally:
             response.close()
             self.registry.release(server)
-            if outcome == "upstream_error":
+            if outcome == "completed":
+                self.registry.report_success(server)
+            elif outcome == "upstream_error":
                 self.registry.report_failure(server, "stream broke")
             if outcome == "client_disconnect":
                 self._spawn(self._settle_stream(admission, server, delivered, usage, outcome))
         if outcome == "client_disconnect":
             return
-        await self._settle_stream(admission, server, delivered, usage, outcome)
+        counts = await self._settle_stream(admission, server, delivered, usage, outcome)
         if outcome != "completed":
             yield event(orjson.dumps(_stream_error(outcome, error_payload)))
+        elif usage is None and plan.include_usage and counts is not None:
+            # The client asked for usage and upstream sent none: the counted figures.
+            yield event(orjson.dumps(_usage_chunk(head, plan.requested_model, counts)))
         yield DONE_EVENT
 
     # ---------------------------------------------------------------- metering
@@ -332,23 +384,17 @@ class OpenAIServing:
         delivered: _Delivered,
         usage: dict[str, Any] | None,
         outcome: str,
-    ) -> None:
+    ) -> Counts | None:
+        """Bill the stream; the counted figures when upstream sent no usage."""
         if delivered.first_token_at is not None:
             TIME_TO_FIRST_TOKEN.labels(admission.plan.requested_model).observe(
                 delivered.first_token_at - admission.started
             )
-        if usage is not None and "prompt_tokens" in usage:
-            await self._bill(
-                admission,
-                int(usage["prompt_tokens"]),
-                int(usage.get("completion_tokens") or 0),
-                200,
-                outcome,
-                "upstream",
-                server,
-            )
-        else:
-            await self._bill_counted(admission, server, delivered, 200, outcome)
+        reported = _usage_counts(usage)
+        if reported is not None:
+            await self._bill(admission, *reported, 200, outcome, "upstream", server)
+            return None
+        return await self._bill_counted(admission, server, delivered, 200, outcome)
 
     async def _bill_counted(
         self,
@@ -357,7 +403,7 @@ class OpenAIServing:
         delivered: _Delivered,
         status: int,
         outcome: str,
-    ) -> None:
+    ) -> Counts:
         """Bill from counted tokens when upstream usage never arrived: never a silent $0."""
         counts = await self.counter.count(
             admission.plan, server, delivered.joined(), delivered.chunks
@@ -365,6 +411,7 @@ class OpenAIServing:
         await self._bill(
             admission, counts.prompt, counts.completion, status, outcome, counts.source, server
         )
+        return counts
 
     async def _finish_unbilled(
         self, admission: _Admission, status: int, outcome: str, server: UpstreamServer | None
@@ -399,11 +446,7 @@ class OpenAIServing:
         )
         elapsed = time.perf_counter() - admission.started
         model = plan.requested_model
-        REQUESTS.labels(plan.endpoint, model, str(status)).inc()
-        LATENCY.labels(plan.endpoint, model).observe(elapsed)
-        TOKENS.labels(model, "prompt").inc(prompt)
-        TOKENS.labels(model, "completion").inc(completion)
-        COST.labels(model).inc(cost)
+        observe_request(plan.endpoint, model, status, elapsed, prompt, completion, cost)
         committed = self.writer.submit(
             UsageEntry(
                 request_id=admission.request_id,
@@ -460,7 +503,7 @@ async def _read_json(request: Request) -> tuple[dict[str, Any], int]:
 def _choice_text(choice: dict[str, Any]) -> str:
     if "text" in choice:
         return choice.get("text") or ""
-    delta = choice.get("delta") or {}
+    delta = choice.get("delta") or choice.get("message") or {}
     text = delta.get("content") or ""
     for key in ("reasoning_content",):
         text += delta.get(key) or ""
@@ -558,3 +601,24 @@ def _insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) 
     )
     error.headers.update(headers)
     return error
+
+
+def _usage_counts(usage: object) -> tuple[int, int] | None:
+    """(prompt, completion) from an upstream `usage` object, or None if it is not one."""
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens", 0)
+    if not isinstance(prompt, int) or not isinstance(completion, int | None):
+        return None
+    return prompt, completion or 0
+
+
+def _usage_chunk(head: dict[str, Any], model: str, counts: Counts) -> dict[str, Any]:
+    return {
+        "id": head.get("id"),
+        "object": head.get("object", "chat.completion.chunk"),
+        "created": head.get("created"),
+        "model": model,
+        "choices": [],
+        "usage": counts.usage(),
+    }

@@ -9,6 +9,10 @@ import orjson
 
 from gptapi.gateway.upstream.registry import UpstreamServer
 
+# llama-server (cpp-httplib) closes a keep-alive connection after 5 s idle; reusing one it is
+# closing fails the request, so idle connections are dropped before that.
+KEEPALIVE_SECONDS = 4.0
+
 
 class UpstreamClient:
     def __init__(self, *, connect_timeout: float, read_timeout: float) -> None:
@@ -19,15 +23,14 @@ class UpstreamClient:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=60, enable_cleanup_closed=True)
+            connector = aiohttp.TCPConnector(
+                limit=0, ttl_dns_cache=60, keepalive_timeout=KEEPALIVE_SECONDS
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(
                     total=None, sock_connect=self._connect_timeout, sock_read=self._read_timeout
                 ),
-                json_serialize=lambda obj: orjson.dumps(obj).decode(),
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
             )
         return self._session
 
@@ -53,23 +56,20 @@ class UpstreamClient:
         )
 
     async def get_json(self, server: UpstreamServer, path: str, timeout: float) -> tuple[int, Any]:
-        async with self.session.get(
-            server.base_url + path,
-            headers=self.headers(server),
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as response:
-            raw = await response.read()
-            try:
-                return response.status, orjson.loads(raw) if raw else None
-            except orjson.JSONDecodeError:
-                return response.status, None
+        return await self._json("GET", server, path, None, timeout)
 
     async def post_json(
         self, server: UpstreamServer, path: str, payload: Any, timeout: float
     ) -> tuple[int, Any]:
-        async with self.session.post(
+        return await self._json("POST", server, path, orjson.dumps(payload), timeout)
+
+    async def _json(
+        self, method: str, server: UpstreamServer, path: str, body: bytes | None, timeout: float
+    ) -> tuple[int, Any]:
+        async with self.session.request(
+            method,
             server.base_url + path,
-            data=orjson.dumps(payload),
+            data=body,
             headers=self.headers(server),
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as response:

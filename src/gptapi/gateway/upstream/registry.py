@@ -61,6 +61,11 @@ class Pool:
         ]
 
     @property
+    def serving(self) -> bool:
+        """Some server of the pool takes new requests."""
+        return any(s.healthy and self.model not in s.draining_for for s in self.servers)
+
+    @property
     def context_length(self) -> int | None:
         known = [s.n_ctx for s in self.servers if s.n_ctx]
         return min(known) if known else None
