@@ -26,7 +26,7 @@ from gptapi.gateway.keys import KeyCache
 from gptapi.gateway.limits import InMemoryRateLimiter
 from gptapi.gateway.metering import UsageWriter
 from gptapi.gateway.middleware import RequestContextMiddleware
-from gptapi.gateway.openai.router import routes as openai_routes
+from gptapi.gateway.openai.router import OpenAIDispatch, routes as openai_routes
 from gptapi.gateway.openai.serving import OpenAIServing
 from gptapi.gateway.upstream.client import UpstreamClient
 from gptapi.gateway.upstream.fleet import load_specs
@@ -146,11 +146,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.router.routes.extend(openai_routes)
+    # Added last runs first: request id and body limit, then the /v1 fast path.
+    app.add_middleware(OpenAIDispatch)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_body_bytes)
 
     @app.exception_handler(OpenAIError)
     async def _openai_error(_: Request, exc: OpenAIError) -> Response:
-        return Response(exc.json_bytes(), exc.status, exc.headers, "application/json")
+        return exc.response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

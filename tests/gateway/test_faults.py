@@ -1029,9 +1029,7 @@ def test_stream_without_usage_is_billed_from_counted_tokens(
     assert_books(gateway, account)
 
 
-def test_completion_without_usage_is_counted_and_reported(
-    gateway: Platform, fakes: Any
-) -> None:
+def test_completion_without_usage_is_counted_and_reported(gateway: Platform, fakes: Any) -> None:
     [fake] = fakes(1)
     fake.mode = "no_usage"
     serve(gateway, fake)

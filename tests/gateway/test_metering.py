@@ -137,9 +137,9 @@ async def _retries(url: str) -> None:
         real_write = b.writer._write
         failures = 2
 
-        async def flaky(entries: list[UsageEntry]) -> None:
+        async def flaky(entries: list[UsageEntry], *, replay: bool) -> None:
             nonlocal failures
-            await real_write(entries)
+            await real_write(entries, replay=replay)
             if failures:
                 failures -= 1
                 raise ConnectionError("commit outcome unknown")  # committed, but we can't tell

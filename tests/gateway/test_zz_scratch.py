@@ -1,28 +1,25 @@
-import httpx
-from gptapi.inference.launcher import LocalFleet
+import time
+from collections import Counter
+from tests.gateway.admission import CHAT, EMBEDDINGS, COMPLETIONS, chat_body, body, fire
+from tests.gateway.test_burst import roomy  # noqa: F401
 
-def test_probe(llama_fleet: LocalFleet) -> None:
-    chat, emb = (s.base_url for s in llama_fleet.servers)
-    c = httpx.Client(timeout=60)
-    for b in [
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}], "max_tokens": 2},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "tools": [{"x": 1}]},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi", "name": 5}], "max_tokens": 2},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": [{"type": "text"}]}], "max_tokens": 2},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}], "max_tokens": 2},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "tools": [{"type": "function", "function": {"name": "f", "parameters": "bad"}}]},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "tools": [{"type": "function", "function": {"parameters": {}}}]},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "tool_choice": {"type": "function"}},
-        {"model": "gpt-fast", "messages": [{"role": "assistant", "content": "x", "tool_calls": [{"bad": 1}]}], "max_tokens": 2},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "logit_bias": {"abc": 1}},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "response_format": {"type": "json_schema"}},
-        {"model": "gpt-fast", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "stop": "x", "n_probs": "a"},
-    ]:
-        r = c.post(chat + "/v1/chat/completions", json=b)
-        print("chat", r.status_code, r.text[:300])
-    r = c.post(emb + "/v1/embeddings", json={"model": "embed", "input": "x" * 30000})
-    print("long emb", r.status_code, r.text[:400])
-    r = c.post(emb + "/v1/embeddings", json={"model": "embed", "input": "hello " * 3000})
-    print("long emb2", r.status_code, r.text[:400])
-    r = c.get(chat + "/props")
-    print(r.json().get("total_slots"), r.json().get("default_generation_settings", {}).get("n_ctx"))
+def test_probe(roomy) -> None:
+    from gptapi.gateway.upstream import registry as reg, health
+    fails = []
+    orig2 = reg.UpstreamRegistry.report_failure
+    def rf(self, server, reason):
+        fails.append((server.base_url, reason, server.in_flight))
+        return orig2(self, server, reason)
+    reg.UpstreamRegistry.report_failure = rf
+    orig = health.HealthChecker._mark
+    def mark(self, server, healthy, reason):
+        fails.append(("mark", server.base_url, reason))
+        return orig(self, server, healthy, reason)
+    health.HealthChecker._mark = mark
+    a = roomy.account("10")
+    kinds = [chat_body(max_tokens=1), chat_body(max_tokens=1, stream=True), body(model="embed", input="Text"), body(model="gpt-fast", prompt="Once", max_tokens=1)]
+    paths = [CHAT, CHAT, EMBEDDINGS, COMPLETIONS]
+    for _ in range(3):
+        replies = fire(roomy, [(paths[i % 4], a, kinds[i % 4]) for i in range(200)])
+        print("RESULT", Counter(r.status for r in replies), fails)
+        time.sleep(6)

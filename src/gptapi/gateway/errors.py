@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from starlette.responses import Response
 
 
 class OpenAIError(Exception):
@@ -44,6 +45,9 @@ class OpenAIError(Exception):
 
     def json_bytes(self) -> bytes:
         return orjson.dumps(self.body())
+
+    def response(self) -> Response:
+        return Response(self.json_bytes(), self.status, self.headers, "application/json")
 
 
 def invalid_request(

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gptapi.gateway.credits import CreditAccounts
@@ -91,26 +92,36 @@ InsertFactory = Callable[..., Any]
 
 
 def write_batch(
-    conn: Connection, entries: list[UsageEntry], insert: InsertFactory
+    conn: Connection, entries: list[UsageEntry], insert: InsertFactory, *, replay: bool
 ) -> dict[uuid.UUID, int]:
-    """Insert the batch's usage and ledger rows and apply what is new to the balances.
+    """Insert the batch's usage and ledger rows and apply them to the balances.
 
+    `replay` is for a batch that may already be (partly) committed: rows already present are
+    skipped and only the new ones move balances. Otherwise plain inserts are used, the fast
+    path; a duplicate there raises IntegrityError and the caller replays.
     Returns the balance of every organisation in the batch after the transaction.
     """
-    conn.execute(
-        insert(UsageLog).on_conflict_do_nothing(index_elements=["request_id"]),
-        [entry.usage_row() for entry in entries],
-    )
-    inserted = conn.execute(
-        insert(CreditTransaction)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(CreditTransaction.idempotency_key),
-        [entry.ledger_row() for entry in entries],
-    )
-    new_keys = set(inserted.scalars())
+    usage_rows = [entry.usage_row() for entry in entries]
+    ledger_rows = [entry.ledger_row() for entry in entries]
     deltas: dict[uuid.UUID, int] = defaultdict(int)
-    for entry in entries:
-        if entry.ledger_key in new_keys:
+    if replay:
+        conn.execute(
+            insert(UsageLog).on_conflict_do_nothing(index_elements=["request_id"]), usage_rows
+        )
+        inserted = conn.execute(
+            insert(CreditTransaction)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(CreditTransaction.idempotency_key),
+            ledger_rows,
+        )
+        new_keys = set(inserted.scalars())
+        for entry in entries:
+            if entry.ledger_key in new_keys:
+                deltas[entry.organization_id] += entry.cost_nanos
+    else:
+        conn.execute(insert(UsageLog), usage_rows)
+        conn.execute(insert(CreditTransaction), ledger_rows)
+        for entry in entries:
             deltas[entry.organization_id] += entry.cost_nanos
     balances: dict[uuid.UUID, int] = {}
     for organization_id, cost in deltas.items():
@@ -156,7 +167,7 @@ class UsageWriter:
         return len(self._queue)
 
     async def run(self) -> None:
-        delay = 0.05
+        delay, replay = 0.05, False
         try:
             while True:
                 if not self._queue:
@@ -167,13 +178,20 @@ class UsageWriter:
                     continue
                 batch = self._queue[: self._batch_max]
                 try:
-                    await self._write([entry for entry, _ in batch])
+                    await self._write([entry for entry, _ in batch], replay=replay)
+                except IntegrityError:
+                    if replay:
+                        raise
+                    replay = True  # a row is already there: write only what is missing
+                    continue
                 except Exception:
                     log.exception("usage batch of %d failed; retrying in %.2fs", len(batch), delay)
+                    # The commit may have happened anyway: the retry must not charge twice.
+                    replay = True
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
                     continue
-                delay = 0.05
+                delay, replay = 0.05, False
                 del self._queue[: len(batch)]
                 USAGE_QUEUE_DEPTH.set(len(self._queue))
                 for _, future in batch:
@@ -189,15 +207,17 @@ class UsageWriter:
         self._closing = True
         self._wakeup.set()
 
-    async def _write(self, entries: list[UsageEntry]) -> None:
+    async def _write(self, entries: list[UsageEntry], *, replay: bool) -> None:
         LEDGER_BATCH_SIZE.observe(len(entries))
         if self._sync_engine is not None:
             balances = await asyncio.get_running_loop().run_in_executor(
-                self._thread, self._write_blocking, entries
+                self._thread, self._write_blocking, entries, replay
             )
         else:
             async with self._engine.begin() as conn:
-                balances = await conn.run_sync(write_batch, entries, postgresql.insert)
+                balances = await conn.run_sync(
+                    lambda sync: write_batch(sync, entries, postgresql.insert, replay=replay)
+                )
         costs: dict[uuid.UUID, int] = defaultdict(int)
         for entry in entries:
             costs[entry.organization_id] += entry.cost_nanos
@@ -205,7 +225,7 @@ class UsageWriter:
         for organization_id, cost in costs.items():
             self._accounts.committed(organization_id, cost, balances[organization_id])
 
-    def _write_blocking(self, entries: list[UsageEntry]) -> dict[uuid.UUID, int]:
+    def _write_blocking(self, entries: list[UsageEntry], replay: bool) -> dict[uuid.UUID, int]:
         assert self._sync_engine is not None
         with self._sync_engine.begin() as conn:
-            return write_batch(conn, entries, sqlite.insert)
+            return write_batch(conn, entries, sqlite.insert, replay=replay)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -28,35 +28,41 @@ async def _wait_for_disconnect(receive: Receive) -> None:
 WATCH_AFTER_SECONDS = 0.05
 
 
-@contextlib.asynccontextmanager
-async def cancel_on_disconnect(receive: Receive) -> AsyncIterator[asyncio.Event]:
+class cancel_on_disconnect:
     """Cancel the current task if the client disconnects inside the block.
 
-    The yielded event is set when that happened, so the caller can tell a disconnect from
-    any other cancellation. The watcher starts only once the block has run for
-    `WATCH_AFTER_SECONDS`.
+    `async with cancel_on_disconnect(receive) as gone:` — `gone` is set when that happened,
+    so the caller can tell a disconnect from any other cancellation. The watcher starts only
+    once the block has run for `WATCH_AFTER_SECONDS`. (A class, not a generator-based
+    context manager: this is on every request.)
     """
-    task = asyncio.current_task()
-    assert task is not None
-    gone = asyncio.Event()
-    watcher: asyncio.Task[None] | None = None
 
-    async def watch() -> None:
-        await _wait_for_disconnect(receive)
-        gone.set()
-        task.cancel()
+    __slots__ = ("_gone", "_receive", "_task", "_timer", "_watcher")
 
-    def start() -> None:
-        nonlocal watcher
-        watcher = asyncio.create_task(watch())
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._gone = asyncio.Event()
+        self._watcher: asyncio.Task[None] | None = None
 
-    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, start)
-    try:
-        yield gone
-    finally:
-        timer.cancel()
-        if watcher is not None:
-            watcher.cancel()
+    async def __aenter__(self) -> asyncio.Event:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, self._start)
+        return self._gone
+
+    async def __aexit__(self, *_: object) -> None:
+        self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+    def _start(self) -> None:
+        self._watcher = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        await _wait_for_disconnect(self._receive)
+        self._gone.set()
+        self._task.cancel()
 
 
 class EventStreamResponse(Response):

@@ -1,8 +1,9 @@
-"""The /v1 routes. Thin: each hands its surface to the shared pipeline.
+"""The /v1 endpoints. Thin: each hands its surface to the shared pipeline.
 
-They are plain Starlette routes, not FastAPI path operations: the hot path needs none of
-FastAPI's dependency solving, and skipping it is a measurable share of a proxied request.
-The API they implement is OpenAI's, documented there and in the README.
+The three POST surfaces are dispatched by `OpenAIDispatch` straight from the middleware
+stack, and the model listings are plain Starlette routes: the hot path needs none of
+FastAPI's routing and dependency machinery, which is a measurable share of a proxied
+request. The API they implement is OpenAI's, documented there and in the README.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gptapi.gateway import errors
 from gptapi.gateway.catalog import CatalogModel
+from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.openai.chat import ChatSurface
 from gptapi.gateway.openai.completions import CompletionSurface
 from gptapi.gateway.openai.embeddings import EmbeddingSurface
@@ -29,11 +32,34 @@ def _serving(request: Request) -> OpenAIServing:
     return serving
 
 
-def _endpoint(surface: Surface) -> Any:
-    async def endpoint(request: Request) -> Response:
-        return await _serving(request).handle(request, surface)
+_SURFACES: dict[str, Surface] = {
+    "/v1/chat/completions": ChatSurface(),
+    "/v1/completions": CompletionSurface(),
+    "/v1/embeddings": EmbeddingSurface(),
+}
 
-    return endpoint
+
+class OpenAIDispatch:
+    """ASGI middleware: POSTs to the /v1 surfaces go to the pipeline; the rest to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        surface = (
+            _SURFACES.get(scope["path"])
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
+        if surface is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await _serving(request).handle(request, surface)
+        except OpenAIError as exc:
+            response = exc.response()
+        await response(scope, receive, send)
 
 
 def _model_object(model: CatalogModel) -> dict[str, Any]:
@@ -72,9 +98,6 @@ async def retrieve_model(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/v1/chat/completions", _endpoint(ChatSurface()), methods=["POST"]),
-    Route("/v1/completions", _endpoint(CompletionSurface()), methods=["POST"]),
-    Route("/v1/embeddings", _endpoint(EmbeddingSurface()), methods=["POST"]),
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/{model_id:path}", retrieve_model, methods=["GET"]),
 ]

@@ -468,8 +468,10 @@ class OpenAIServing:
             )
         )
         # The response is released once it is billed (committed), within a bound.
+        # (A timeout cancels only this wait's future: the writer skips futures already done.)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(committed), COMMIT_WAIT_SECONDS)
+            async with asyncio.timeout(COMMIT_WAIT_SECONDS):
+                await committed
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
