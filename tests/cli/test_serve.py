@@ -8,11 +8,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from gptapi.inference.launcher import free_port
 
@@ -76,13 +74,8 @@ class Served:
         assert "Traceback" not in rest and "stopping local llama.cpp servers" in rest
 
 
-@pytest.fixture
-def workdir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-
-
-def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(workdir: Path) -> None:
-    served = Served(workdir)
+def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(tmp_path: Path) -> None:
+    served = Served(tmp_path)
     try:
         served.wait_for("Application startup complete")
         children = _children(served.process.pid)
@@ -98,8 +91,8 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(workdir: Pa
             check=True,
         )
         assert '"chat.completion"' in curl.stdout, curl.stdout + curl.stderr
-        assert (workdir / "var" / "gptapi.db").exists()
-        assert "gpt_live_" in (workdir / "var" / "first-run.txt").read_text()
+        assert (tmp_path / "var" / "gptapi.db").exists()
+        assert "gpt_live_" in (tmp_path / "var" / "first-run.txt").read_text()
     finally:
         served.interrupt()
     deadline = time.monotonic() + 10
@@ -107,11 +100,11 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(workdir: Pa
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in children), "llama.cpp servers outlived gptapi serve"
 
-    again = Served(workdir)
+    again = Served(tmp_path)
     try:
         again.wait_for("Application startup complete")
         assert "gpt_live_" not in again.text  # the key is shown only on the first run
-        key = re.search(r"gpt_live_\S+", (workdir / "var" / "first-run.txt").read_text())
+        key = re.search(r"gpt_live_\S+", (tmp_path / "var" / "first-run.txt").read_text())
         assert key
         response = httpx.post(
             f"http://127.0.0.1:{again.port}/v1/embeddings",
@@ -124,8 +117,8 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(workdir: Pa
         again.interrupt()
 
 
-def test_killed_parent_takes_llama_servers_down(workdir: Path) -> None:
-    served = Served(workdir)
+def test_killed_parent_takes_llama_servers_down(tmp_path: Path) -> None:
+    served = Served(tmp_path)
     served.wait_for("Application startup complete")
     children = _children(served.process.pid)
     assert children
