@@ -4,6 +4,8 @@ A verified key is trusted from memory for `key_cache_ttl_seconds`, so revoking i
 database takes effect everywhere within that many seconds without a query per request.
 Expiry is checked on every request against the cached `expires_at`, so it is exact.
 `last_used_at` is collected in memory and written in one batch periodically.
+Unknown tokens are cached too (briefly), so the cache is bounded: anyone can send endless
+well-formed fake keys, and each would otherwise stay in memory for good.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from gptapi.kit.secrets import hash_api_key, looks_like_api_key
 from gptapi.models import ApiKey, Organization, User
 
 log = logging.getLogger(__name__)
+
+# Past this many cached tokens, expired entries are dropped, then unknown tokens.
+MAX_ENTRIES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +58,10 @@ class KeyCache:
         negative_ttl: float,
         default_rpm: int,
         default_tpm: int,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self._sessions = sessions
+        self._max_entries = max_entries
         self._ttl = ttl
         self._negative_ttl = negative_ttl
         self._default_rpm = default_rpm
@@ -86,6 +93,24 @@ class KeyCache:
     def forget(self, token: str) -> None:
         self._entries.pop(hash_api_key(token), None)
 
+    @property
+    def size(self) -> int:
+        """Tokens cached, known or not."""
+        return len(self._entries)
+
+    def _prune(self, now: float) -> None:
+        """Drop expired entries; if that is not enough, the oldest unknown tokens too
+        (known keys are bounded by the database and stay)."""
+        for digest, entry in list(self._entries.items()):
+            ttl = self._ttl if entry.context is not None else self._negative_ttl
+            if now - entry.fetched_at > ttl:
+                del self._entries[digest]
+        excess = len(self._entries) - self._max_entries * 9 // 10
+        if excess > 0:
+            unknown = [d for d, e in self._entries.items() if e.context is None]
+            for digest in unknown[:excess]:
+                del self._entries[digest]
+
     async def _load_once(self, digest: str) -> KeyContext | None:
         # Concurrent misses for one key share a single query.
         pending = self._loading.get(digest)
@@ -95,7 +120,10 @@ class KeyCache:
         self._loading[digest] = future
         try:
             context = await self._query(digest)
-            self._entries[digest] = _Entry(context, time.monotonic())
+            now = time.monotonic()
+            self._entries[digest] = _Entry(context, now)
+            if len(self._entries) > self._max_entries:
+                self._prune(now)
             future.set_result(context)
             return context
         except BaseException as exc:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from gptapi.gateway.catalog import CatalogModel
-from gptapi.gateway.openai.plan import TEMPLATE_OVERHEAD_TOKENS, Plan, resolve_max_tokens
+from gptapi.gateway.openai.fanout import split_generations
+from gptapi.gateway.openai.plan import (
+    TEMPLATE_OVERHEAD_TOKENS,
+    Plan,
+    resolve_max_tokens,
+)
 from gptapi.gateway.openai.protocol import ChatCompletionRequest, parse
 
 
@@ -45,4 +50,5 @@ class ChatSurface:
             payload=payload,
             prompt_texts=[],
             prompt_token_count=0,
+            parts=split_generations(payload, None, request.n, stream=request.stream),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gptapi.gateway.catalog import CatalogModel
+from gptapi.gateway.openai.fanout import split_generations
 from gptapi.gateway.openai.plan import (
     TEMPLATE_OVERHEAD_TOKENS,
     Plan,
@@ -44,4 +45,14 @@ class CompletionSurface:
             payload=payload,
             prompt_texts=texts,
             prompt_token_count=token_count,
+            parts=split_generations(
+                payload, _prompt_list(request.prompt), request.n, stream=request.stream
+            ),
         )
+
+
+def _prompt_list(prompt: str | list[str] | list[int] | list[list[int]]) -> list[Any]:
+    """The request's prompts one by one (a flat token array is one prompt)."""
+    if isinstance(prompt, str) or all(isinstance(p, int) for p in prompt):
+        return [prompt]
+    return list(prompt)

@@ -92,3 +92,24 @@ class TokenCounter:
         if status != 200 or not isinstance(body, dict) or not isinstance(body.get("tokens"), list):
             raise CountFailed(f"/tokenize answered {status}")
         return len(body["tokens"])
+
+
+def reported_usage(usage: object) -> tuple[int, int] | None:
+    """(prompt, completion) from an upstream `usage` object, or None if it is not one."""
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens", 0)
+    if not isinstance(prompt, int) or not isinstance(completion, int | None):
+        return None
+    return prompt, completion or 0
+
+
+def usage_chunk(head: dict[str, Any], model: str, counts: Counts) -> dict[str, Any]:
+    return {
+        "id": head.get("id"),
+        "object": head.get("object", "chat.completion.chunk"),
+        "created": head.get("created"),
+        "model": model,
+        "choices": [],
+        "usage": counts.usage(),
+    }

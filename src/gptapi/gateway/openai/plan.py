@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gptapi.gateway.catalog import CatalogModel
@@ -22,6 +22,10 @@ class Plan:
     payload: dict[str, Any]  # what goes upstream
     prompt_texts: list[str]  # prompt text to count if usage never arrives (completions)
     prompt_token_count: int  # prompt tokens given as ids (known exactly)
+    # Several generations (n > 1, or a list of prompts) go upstream as one single-choice
+    # request each: llama-server's usage covers only one generation of a combined request,
+    # and each generation takes a slot of its own. Each part: (payload, bills its prompt).
+    parts: list[tuple[dict[str, Any], bool]] = field(default_factory=list)
 
 
 class Surface(Protocol):

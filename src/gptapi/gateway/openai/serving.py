@@ -29,16 +29,27 @@ from gptapi.gateway.catalog import ModelCatalog
 from gptapi.gateway.credits import CreditAccounts, Hold, InsufficientCredit
 from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.keys import KeyCache, KeyContext
-from gptapi.gateway.limits import RateDecision, RateLimiter
+from gptapi.gateway.limits import RateLimiter
 from gptapi.gateway.metering import UsageEntry, UsageWriter
 from gptapi.gateway.metrics import TIME_TO_FIRST_TOKEN, observe_request
-from gptapi.gateway.openai.counting import Counts, TokenCounter
+from gptapi.gateway.openai.counting import (
+    Counts,
+    TokenCounter,
+    reported_usage,
+    usage_chunk,
+)
+from gptapi.gateway.openai.failures import (
+    insufficient,
+    rate_limited,
+    stream_error,
+    translate_error,
+)
+from gptapi.gateway.openai.fanout import combine_parts
 from gptapi.gateway.openai.plan import Plan, Surface
 from gptapi.gateway.streaming import EventStreamResponse, cancel_on_disconnect
 from gptapi.gateway.upstream.client import UpstreamClient
 from gptapi.gateway.upstream.errors import NoServerAvailable, PoolSaturated
 from gptapi.gateway.upstream.registry import UpstreamRegistry, UpstreamServer
-from gptapi.kit.money import format_usd
 from gptapi.kit.sse import DONE, DONE_EVENT, event, iter_data
 
 log = logging.getLogger(__name__)
@@ -154,25 +165,27 @@ class OpenAIServing:
             context.limiter_key, context.rpm_limit, context.tpm_limit, tokens
         )
         if not decision.allowed:
-            raise _rate_limited(decision, plan, context)
+            raise rate_limited(decision, plan, context)
         max_cost = plan.model.cost(plan.prompt_estimate, plan.max_output)
         try:
             hold = await self.accounts.reserve(context.organization_id, max_cost)
         except InsufficientCredit as exc:
             await self.limiter.refund(context.limiter_key, context.tpm_limit, tokens)
-            raise _insufficient(exc, plan, decision.headers) from None
+            raise insufficient(exc, plan, decision.headers) from None
         return _Admission(plan, context, hold, decision.headers, request_id, started, tokens)
 
     # ---------------------------------------------------------------- forwarding
 
-    async def _open(self, admission: _Admission) -> tuple[UpstreamServer, aiohttp.ClientResponse]:
+    async def _open(
+        self, admission: _Admission, payload: dict[str, Any]
+    ) -> tuple[UpstreamServer, aiohttp.ClientResponse]:
         """A server's response head, retrying elsewhere on connect errors and 503s.
 
         A read timeout is not retried: the server has the request and may still be working
         on it, so it raises `TimeoutError` (504) instead of running the request twice.
         """
         plan = admission.plan
-        body = orjson.dumps(plan.payload)
+        body = orjson.dumps(payload)
         exclude: set[str] = set()
         for _ in range(self.settings.upstream_attempts):
             try:
@@ -185,7 +198,7 @@ class OpenAIServing:
                 raise errors.overloaded(plan.requested_model) from None
             admission.sent_to = server
             try:
-                response = await self.client.post(server, plan.path, body, admission.request_id)
+                response = await self._post(server, plan, body, admission.request_id)
             except (aiohttp.ClientConnectionError, OSError) as exc:
                 self.registry.release(server)
                 self.registry.report_failure(server, f"{type(exc).__name__}: {exc}")
@@ -211,20 +224,48 @@ class OpenAIServing:
             return server, response
         raise errors.upstream_unavailable(plan.requested_model)
 
+    async def _post(
+        self, server: UpstreamServer, plan: Plan, body: bytes, request_id: str
+    ) -> aiohttp.ClientResponse:
+        try:
+            return await self.client.post(server, plan.path, body, request_id, close=plan.stream)
+        except aiohttp.ServerDisconnectedError:
+            # A pooled keep-alive connection the server had just closed: nothing was
+            # processed, so the same server gets one more try on another connection.
+            return await self.client.post(server, plan.path, body, request_id, close=True)
+
+    async def _exchange(
+        self, admission: _Admission, payload: dict[str, Any]
+    ) -> tuple[UpstreamServer, int, bytes]:
+        server, response = await self._open(admission, payload)
+        try:
+            raw = await response.read()
+        except BaseException:
+            response.close()  # an unfinished response must not go back to the pool
+            raise
+        finally:
+            self.registry.release(server)
+        return server, response.status, raw
+
+    async def _exchange_all(self, admission: _Admission) -> list[tuple[UpstreamServer, int, bytes]]:
+        parts = admission.plan.parts
+        if not parts:
+            return [await self._exchange(admission, admission.plan.payload)]
+        try:
+            async with asyncio.TaskGroup() as group:  # one fails: the others are cancelled
+                tasks = [group.create_task(self._exchange(admission, p)) for p, _ in parts]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return [task.result() for task in tasks]
+
     async def _complete(self, request: Request, admission: _Admission) -> Response:
         plan = admission.plan
         server: UpstreamServer | None = None
         async with cancel_on_disconnect(request.receive) as gone:
             try:
                 async with asyncio.timeout(self.settings.upstream_total_timeout_seconds):
-                    server, response = await self._open(admission)
-                    try:
-                        raw = await response.read()
-                    except BaseException:
-                        response.close()  # an unfinished response must not go back to the pool
-                        raise
-                    finally:
-                        self.registry.release(server)
+                    answers = await self._exchange_all(admission)
+                server = answers[0][0]
             except asyncio.CancelledError:
                 if not gone.is_set():
                     raise
@@ -241,25 +282,27 @@ class OpenAIServing:
                 log.warning("upstream %s failed mid-response: %s", server and server.base_url, exc)
                 await self._finish_unbilled(admission, 502, "upstream_error", server)
                 raise errors.upstream_failed() from None
-        if response.status != 200:
-            error = _translate_error(response.status, raw, plan)
-            await self._finish_unbilled(admission, error.status, "upstream_rejected", server)
-            error.headers.update(admission.headers)
-            raise error
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            data = None
-        if not isinstance(data, dict) or not isinstance(
-            data.get("choices", data.get("data")), list
-        ):
-            log.error("upstream %s returned an unreadable body: %r", server.base_url, raw[:200])
-            await self._bill_counted(admission, server, _Delivered(), 502, "upstream_error")
-            raise errors.upstream_failed()
-        self.registry.report_success(server)
+        for server, status, raw in answers:
+            if status != 200:
+                error = translate_error(status, raw, plan)
+                await self._finish_unbilled(admission, error.status, "upstream_rejected", server)
+                error.headers.update(admission.headers)
+                raise error
+        bodies: list[dict[str, Any]] = []
+        for server, _, raw in answers:
+            body = _answer(raw)
+            if body is None:
+                log.error("upstream %s returned an unreadable body: %r", server.base_url, raw[:200])
+                await self._bill_counted(admission, server, _Delivered(), 502, "upstream_error")
+                raise errors.upstream_failed()
+            self.registry.report_success(server)
+            bodies.append(body)
+        if plan.parts:
+            data, usage = combine_parts(plan.parts, bodies)
+        else:
+            data, usage = bodies[0], reported_usage(bodies[0].get("usage"))
         data["model"] = plan.requested_model
         data.pop("timings", None)
-        usage = _usage_counts(data.get("usage"))
         if usage is not None:
             await self._bill(admission, *usage, 200, "completed", "upstream", server)
         else:
@@ -290,7 +333,7 @@ class OpenAIServing:
                 # gives up its place instead of being sent upstream later.
                 async with cancel_on_disconnect(request.receive) as gone:
                     try:
-                        server, response = await self._open(admission)
+                        server, response = await self._open(admission, admission.plan.payload)
                     except asyncio.CancelledError:
                         if not gone.is_set():
                             raise
@@ -307,7 +350,7 @@ class OpenAIServing:
             raw = await response.read()
             response.release()
             self.registry.release(server)
-            error = _translate_error(response.status, raw, admission.plan)
+            error = translate_error(response.status, raw, admission.plan)
             await self._finish_unbilled(admission, error.status, "upstream_rejected", server)
             error.headers.update(admission.headers)
             raise error
@@ -369,10 +412,10 @@ class OpenAIServing:
             return
         counts = await self._settle_stream(admission, server, delivered, usage, outcome)
         if outcome != "completed":
-            yield event(orjson.dumps(_stream_error(outcome, error_payload)))
+            yield event(orjson.dumps(stream_error(outcome, error_payload)))
         elif usage is None and plan.include_usage and counts is not None:
             # The client asked for usage and upstream sent none: the counted figures.
-            yield event(orjson.dumps(_usage_chunk(head, plan.requested_model, counts)))
+            yield event(orjson.dumps(usage_chunk(head, plan.requested_model, counts)))
         yield DONE_EVENT
 
     # ---------------------------------------------------------------- metering
@@ -390,7 +433,7 @@ class OpenAIServing:
             TIME_TO_FIRST_TOKEN.labels(admission.plan.requested_model).observe(
                 delivered.first_token_at - admission.started
             )
-        reported = _usage_counts(usage)
+        reported = reported_usage(usage)
         if reported is not None:
             await self._bill(admission, *reported, 200, outcome, "upstream", server)
             return None
@@ -484,6 +527,17 @@ class OpenAIServing:
             await asyncio.gather(*self._background, return_exceptions=True)
 
 
+def _answer(raw: bytes) -> dict[str, Any] | None:
+    """An upstream 200 body, if it is the JSON object of a completion or embeddings list."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("choices", data.get("data")), list):
+        return None
+    return data
+
+
 async def _read_json(request: Request) -> tuple[dict[str, Any], int]:
     raw = await request.body()
     try:
@@ -513,114 +567,3 @@ def _choice_text(choice: dict[str, Any]) -> str:
         function = call.get("function") or {}
         text += (function.get("name") or "") + (function.get("arguments") or "")
     return text
-
-
-def _translate_error(status: int, raw: bytes, plan: Plan) -> OpenAIError:
-    try:
-        upstream = orjson.loads(raw).get("error") or {}
-    except (orjson.JSONDecodeError, AttributeError):
-        upstream = {}
-    message = str(upstream.get("message") or "")
-    kind = upstream.get("type")
-    if kind == "exceed_context_size_error" or "context size" in message:
-        n_ctx = upstream.get("n_ctx")
-        n_prompt = upstream.get("n_prompt_tokens")
-        detail = (
-            f"This model's maximum context length is {n_ctx} tokens. However, your request "
-            f"resulted in {n_prompt} tokens."
-            if n_ctx and n_prompt
-            else "This model's maximum context length was exceeded."
-        )
-        param = (
-            "messages"
-            if plan.endpoint == "chat.completions"
-            else ("prompt" if plan.endpoint == "completions" else "input")
-        )
-        return OpenAIError(
-            400,
-            f"{detail} Please reduce the length of the input.",
-            code="context_length_exceeded",
-            param=param,
-        )
-    if status in (400, 404, 422) and message:
-        return OpenAIError(400, message, code="invalid_request")
-    log.error("upstream answered %d: %s", status, raw[:500])
-    return errors.upstream_failed()
-
-
-def _stream_error(outcome: str, payload: dict[str, Any] | None) -> dict[str, Any]:
-    if payload is not None:
-        upstream = payload.get("error") or {}
-        message = str(upstream.get("message") or "The model failed while generating.")
-    elif outcome == "timeout":
-        message = "The model took too long to respond."
-    else:
-        message = "The connection to the model was lost while generating."
-    return {
-        "error": {
-            "message": message,
-            "type": "server_error",
-            "param": None,
-            "code": "timeout" if outcome == "timeout" else "upstream_error",
-        }
-    }
-
-
-def _rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> OpenAIError:
-    unit = "requests per min (RPM)" if decision.exceeded == "requests" else "tokens per min (TPM)"
-    if decision.never:
-        message = (
-            f"Request too large for {plan.requested_model} on {unit}: Limit {decision.limit}, "
-            f"Requested {decision.requested}. Lower max_tokens or the input, or raise the key's "
-            "limit."
-        )
-        headers = {"x-should-retry": "false"}
-    else:
-        message = (
-            f"Rate limit reached for {plan.requested_model} on {unit}: Limit {decision.limit}, "
-            f"Remaining {decision.remaining}, Requested {decision.requested}. Please try again "
-            f"in {decision.retry_after:.3g}s."
-        )
-        headers = {
-            "retry-after": str(max(1, int(decision.retry_after + 0.999))),
-            "retry-after-ms": str(int(decision.retry_after * 1000)),
-        }
-    return OpenAIError(
-        429,
-        message,
-        type=decision.exceeded or "requests",
-        code="rate_limit_exceeded",
-        headers={**decision.headers, **headers},
-    )
-
-
-def _insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -> OpenAIError:
-    error = errors.insufficient_quota(
-        "You exceeded your current quota, please check your plan and billing details. This "
-        f"request may cost up to {format_usd(exc.required)} ({plan.prompt_estimate} prompt "
-        f"tokens at most + {plan.max_output} completion tokens) and the available balance is "
-        f"{format_usd(exc.available)}. Add credit, or lower max_tokens."
-    )
-    error.headers.update(headers)
-    return error
-
-
-def _usage_counts(usage: object) -> tuple[int, int] | None:
-    """(prompt, completion) from an upstream `usage` object, or None if it is not one."""
-    if not isinstance(usage, dict):
-        return None
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens", 0)
-    if not isinstance(prompt, int) or not isinstance(completion, int | None):
-        return None
-    return prompt, completion or 0
-
-
-def _usage_chunk(head: dict[str, Any], model: str, counts: Counts) -> dict[str, Any]:
-    return {
-        "id": head.get("id"),
-        "object": head.get("object", "chat.completion.chunk"),
-        "created": head.get("created"),
-        "model": model,
-        "choices": [],
-        "usage": counts.usage(),
-    }

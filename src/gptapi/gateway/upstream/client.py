@@ -49,11 +49,15 @@ class UpstreamClient:
         return headers
 
     async def post(
-        self, server: UpstreamServer, path: str, body: bytes, request_id: str
+        self, server: UpstreamServer, path: str, body: bytes, request_id: str, *, close: bool
     ) -> aiohttp.ClientResponse:
-        return await self.session.post(
-            server.base_url + path, data=body, headers=self.headers(server, request_id)
-        )
+        """`close`: close the connection after the response instead of pooling it.
+        llama-server closes the connection after a streamed response while announcing
+        keep-alive, so a stream's connection must not go back to the pool."""
+        headers = self.headers(server, request_id)
+        if close:
+            headers["connection"] = "close"
+        return await self.session.post(server.base_url + path, data=body, headers=headers)
 
     async def get_json(self, server: UpstreamServer, path: str, timeout: float) -> tuple[int, Any]:
         return await self._json("GET", server, path, None, timeout)
