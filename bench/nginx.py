@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from bench.payloads import CHAT_COMPLETION, HEALTH, INPUT_TOKENS, PROPS, TOKENIZE, compact
-from bench.procs import Managed, free_port, wait_http
+from bench.procs import Managed, free_port, wait_ready
 
 NOT_FOUND = {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}
 
@@ -87,5 +87,5 @@ def start_nginx(binary: str, prefix: Path) -> tuple[Managed, str]:
         stop_signal=signal.SIGTERM,
     )
     base_url = f"http://127.0.0.1:{port}"
-    wait_http(base_url + "/health", managed, timeout=15)
+    wait_ready(base_url + "/health", managed, timeout=15)
     return managed, base_url

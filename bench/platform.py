@@ -6,7 +6,6 @@ feature on: key auth, rate limiting, credit holds, group-commit metering."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.procs import Managed, free_port, python_env, wait_http
+from bench.procs import Managed, free_port, python_env, wait_ready
 from gptapi.admin import service
 from gptapi.config import Settings
 from gptapi.kit.db import create_engine, session_maker
@@ -35,7 +34,7 @@ class GatewaySetup:
     data_dir: Path
 
 
-def gateway_env(setup: GatewaySetup, **extra: str) -> dict[str, str]:
+def gateway_env(setup: GatewaySetup) -> dict[str, str]:
     env = python_env()
     for name in Settings.model_fields:  # nothing from the caller's shell leaks into settings
         env.pop(name.upper(), None)
@@ -49,7 +48,6 @@ def gateway_env(setup: GatewaySetup, **extra: str) -> dict[str, str]:
             "LOG_LEVEL": "warning",
         }
     )
-    env.update(extra)
     return env
 
 
@@ -95,36 +93,24 @@ async def _create_account(url: str) -> str:
         await engine.dispose()
 
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_gateway(
-    setup: GatewaySetup, log_path: Path, *, name: str, cli: bool, ablate: str = ""
-) -> tuple[Managed, str]:
-    """`cli`: `gptapi gateway` as shipped; else bench.gateway_server (the same app and uvicorn
-    Config, with uvicorn owning the loop so uvloop is used)."""
+def start_gateway(setup: GatewaySetup, log_path: Path) -> tuple[Managed, str]:
+    """`python -m gptapi gateway` exactly as shipped, on a free loopback port; returns once
+    its /healthz answers."""
     port = free_port()
-    module = ["gptapi", "gateway"] if cli else ["bench.gateway_server"]
-    env = gateway_env(setup, BENCH_ABLATE=ablate)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     managed = Managed(
-        name,
-        [sys.executable, "-m", *module, "--host", "127.0.0.1", "--port", str(port)],
+        "gateway",
+        [sys.executable, "-m", "gptapi", "gateway", "--host", "127.0.0.1", "--port", str(port)],
         log_path,
-        env=env,
+        env=gateway_env(setup),
         cwd=setup.data_dir,
     )
     base_url = f"http://127.0.0.1:{port}"
-    wait_http(base_url + "/healthz", managed, timeout=60)
+    wait_ready(base_url + "/healthz", managed, timeout=60)
     return managed, base_url
 
 
-def event_loop(pid: int, log_path: Path) -> str:
-    """What a gateway runs on: bench.gateway_server prints it; for `gptapi gateway`, whether
-    uvloop's extension is even mapped into the process tells."""
-    for line in log_path.read_text(errors="replace").splitlines():
-        if line.startswith("event loop: "):
-            return line.removeprefix("event loop: ")
+def event_loop(pid: int) -> str:
+    """Whether uvloop's extension is mapped into the process: `gptapi gateway` should run on it."""
     maps = Path(f"/proc/{pid}/maps").read_text(errors="replace")
     return "uvloop loaded" if "/uvloop/loop." in maps else "asyncio (uvloop never loaded)"
 

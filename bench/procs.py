@@ -123,6 +123,16 @@ def wait_http(
         time.sleep(0.1)
 
 
+def wait_ready(url: str, managed: Managed, *, timeout: float) -> None:
+    """`wait_http` for a child that is not yet in the bench's list of children: stopped
+    if it never answers (or the bench is interrupted meanwhile)."""
+    try:
+        wait_http(url, managed, timeout=timeout)
+    except BaseException:
+        managed.stop()
+        raise
+
+
 def rss_bytes(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) of a process, in bytes."""
     values: dict[str, int] = {}

@@ -14,6 +14,9 @@ from bench.progress import step
 
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 SITE_PACKAGES = re.compile(r".*/(?:site-packages|dist-packages|lib/python3\.\d+)/")
+# gptapi frames at the bottom of every stack (`python -m gptapi gateway` running the loop):
+# not where time is spent from.
+ENTRY_POINTS = ("gptapi/__main__.py", "gptapi/cli/")
 
 
 def ensure_py_spy() -> str:
@@ -65,12 +68,18 @@ class Hotspots:
     inclusive: list[tuple[str, int]]  # "func (file:def-line?)" present anywhere in the stack
     by_package: list[tuple[str, int]]  # self samples per package
     gptapi_sites: list[tuple[str, int]]  # samples under the deepest gptapi frame, by line
+    gptapi_inclusive: list[tuple[str, int]]  # `inclusive`, gptapi frames only
 
 
 def short(path: str) -> str:
     stripped = SITE_PACKAGES.sub("", path)
     marker = "/src/"
     return stripped.split(marker, 1)[1] if marker in stripped else stripped
+
+
+def is_gptapi_code(path: str) -> bool:
+    name = short(path)
+    return name.startswith("gptapi/") and not name.startswith(ENTRY_POINTS)
 
 
 def package_of(path: str) -> str:
@@ -85,6 +94,7 @@ def package_of(path: str) -> str:
 def analyse(raw: Path, top: int = 15) -> Hotspots:
     self_counts: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    ours_inclusive: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     sites: Counter[str] = Counter()
     total = 0
@@ -101,9 +111,7 @@ def analyse(raw: Path, top: int = 15) -> Hotspots:
         leaf = parsed[-1]
         self_counts[f"{leaf['func']} ({short(leaf['file'])}:{leaf['line'] or '?'})"] += count
         packages[package_of(leaf["file"])] += count
-        ours = [
-            m for m in parsed if short(m["file"]).startswith("gptapi/") and "/cli/" not in m["file"]
-        ]
+        ours = [m for m in parsed if is_gptapi_code(m["file"])]
         if ours:
             site = ours[-1]
             sites[f"{site['func']} ({short(site['file'])}:{site['line'] or '?'})"] += count
@@ -115,10 +123,13 @@ def analyse(raw: Path, top: int = 15) -> Hotspots:
             if key not in seen:
                 seen.add(key)
                 inclusive[key] += count
+                if is_gptapi_code(match["file"]):
+                    ours_inclusive[key] += count
     return Hotspots(
         total,
         self_counts.most_common(top),
         inclusive.most_common(top * 3),
         packages.most_common(top),
         sites.most_common(top + 5),
+        ours_inclusive.most_common(top),
     )
