@@ -293,3 +293,13 @@ def test_every_response_has_a_request_id(platform: Platform) -> None:
         httpx.post(platform.url + "/v1/chat/completions", content=b"{"),
     ):
         assert response.headers["x-request-id"].startswith("req_")
+
+
+def test_unknown_v1_paths_answer_in_openai_shape(platform: Platform) -> None:
+    for response in (
+        httpx.get(platform.url + "/v1/nowhere"),
+        httpx.get(platform.url + "/v1/chat/completions"),
+    ):
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert error["type"] == "invalid_request_error" and error["code"] == "not_found"
