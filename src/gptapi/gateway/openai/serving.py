@@ -198,7 +198,9 @@ class OpenAIServing:
                 raise errors.overloaded(plan.requested_model) from None
             admission.sent_to = server
             try:
-                response = await self._post(server, plan, body, admission.request_id)
+                response = await self.client.post(
+                    server, plan.path, body, admission.request_id, close=plan.stream
+                )
             except (aiohttp.ClientConnectionError, OSError) as exc:
                 self.registry.release(server)
                 self.registry.report_failure(server, f"{type(exc).__name__}: {exc}")
@@ -223,16 +225,6 @@ class OpenAIServing:
             # that breaks every stream midway must still reach `eject_after_failures`.
             return server, response
         raise errors.upstream_unavailable(plan.requested_model)
-
-    async def _post(
-        self, server: UpstreamServer, plan: Plan, body: bytes, request_id: str
-    ) -> aiohttp.ClientResponse:
-        try:
-            return await self.client.post(server, plan.path, body, request_id, close=plan.stream)
-        except aiohttp.ServerDisconnectedError:
-            # A pooled keep-alive connection the server had just closed: nothing was
-            # processed, so the same server gets one more try on another connection.
-            return await self.client.post(server, plan.path, body, request_id, close=True)
 
     async def _exchange(
         self, admission: _Admission, payload: dict[str, Any]
