@@ -10,6 +10,7 @@ from gptapi.gateway.openai.plan import (
     TEMPLATE_OVERHEAD_TOKENS,
     Plan,
     resolve_max_tokens,
+    upstream_payload,
 )
 from gptapi.gateway.openai.protocol import ChatCompletionRequest, parse
 
@@ -27,15 +28,8 @@ class ChatSurface:
         max_tokens = resolve_max_tokens(
             request.max_completion_tokens or request.max_tokens, output_cap, param
         )
-        payload = dict(body)
-        payload.pop("max_completion_tokens", None)
-        payload["max_tokens"] = max_tokens
+        payload = upstream_payload(body, max_tokens, stream=request.stream)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
-        if request.stream:
-            payload["stream_options"] = {
-                **(body.get("stream_options") or {}),
-                "include_usage": True,
-            }
         return Plan(
             endpoint=self.endpoint,
             path=self.path,

@@ -11,6 +11,7 @@ from gptapi.gateway.openai.plan import (
     Plan,
     resolve_max_tokens,
     split_prompts,
+    upstream_payload,
 )
 from gptapi.gateway.openai.protocol import CompletionRequest, parse
 
@@ -25,13 +26,7 @@ class CompletionSurface:
     ) -> Plan:
         request = parse(CompletionRequest, body)
         max_tokens = resolve_max_tokens(request.max_tokens, output_cap, "max_tokens")
-        payload = dict(body)
-        payload["max_tokens"] = max_tokens
-        if request.stream:
-            payload["stream_options"] = {
-                **(body.get("stream_options") or {}),
-                "include_usage": True,
-            }
+        payload = upstream_payload(body, max_tokens, stream=request.stream)
         texts, token_count, prompts = split_prompts(request.prompt)
         return Plan(
             endpoint=self.endpoint,

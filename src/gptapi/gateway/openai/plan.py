@@ -68,3 +68,14 @@ def split_prompts(
         return [], len(prompt), 1
     arrays = [p for p in prompt if isinstance(p, list)]
     return [], sum(len(a) for a in arrays), len(arrays)
+
+
+def upstream_payload(body: dict[str, Any], max_tokens: int, *, stream: bool) -> dict[str, Any]:
+    """The client's body with the capped `max_tokens` (always sent, so output never exceeds
+    the hold) and, on streams, upstream usage always requested."""
+    payload = dict(body)
+    payload.pop("max_completion_tokens", None)
+    payload["max_tokens"] = max_tokens
+    if stream:
+        payload["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+    return payload

@@ -264,12 +264,9 @@ class OpenAIServing:
                 asyncio.current_task().uncancel()  # type: ignore[union-attr]
                 return self._gone_before_response(admission)
             except TimeoutError:
-                await self._finish_unbilled(admission, 504, "timeout", server)
-                raise errors.upstream_timeout() from None
+                raise await self._timed_out(admission, server) from None
             except OpenAIError as exc:
-                await self._finish_unbilled(admission, exc.status, "upstream_unavailable", None)
-                exc.headers.update(admission.headers)
-                raise
+                raise await self._refused(admission, exc) from None
             except (aiohttp.ClientError, OSError) as exc:
                 log.warning("upstream %s failed mid-response: %s", server and server.base_url, exc)
                 await self._finish_unbilled(admission, 502, "upstream_error", server)
@@ -305,6 +302,16 @@ class OpenAIServing:
             data["usage"] = counts.usage()
         return Response(orjson.dumps(data), 200, admission.headers, "application/json")
 
+    async def _timed_out(self, admission: _Admission, server: UpstreamServer | None) -> OpenAIError:
+        await self._finish_unbilled(admission, 504, "timeout", server)
+        return errors.upstream_timeout()
+
+    async def _refused(self, admission: _Admission, error: OpenAIError) -> OpenAIError:
+        """No server took the request (none healthy, all busy): recorded, not billed."""
+        await self._finish_unbilled(admission, error.status, "upstream_unavailable", None)
+        error.headers.update(admission.headers)
+        return error
+
     def _gone_before_response(self, admission: _Admission) -> Response:
         """The client left before any output: billed for the prompt if a server had it,
         free if it was still waiting for a slot."""
@@ -332,12 +339,9 @@ class OpenAIServing:
                         asyncio.current_task().uncancel()  # type: ignore[union-attr]
                         return self._gone_before_response(admission)
         except TimeoutError:
-            await self._finish_unbilled(admission, 504, "timeout", None)
-            raise errors.upstream_timeout() from None
+            raise await self._timed_out(admission, None) from None
         except OpenAIError as exc:
-            await self._finish_unbilled(admission, exc.status, "upstream_unavailable", None)
-            exc.headers.update(admission.headers)
-            raise
+            raise await self._refused(admission, exc) from None
         if response.status != 200:
             raw = await response.read()
             response.release()
