@@ -10,12 +10,9 @@ to it afterwards (upstream failure, timeout, client disconnect).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -26,14 +23,13 @@ from starlette.responses import Response
 from gptapi.config import Settings
 from gptapi.gateway import errors
 from gptapi.gateway.catalog import ModelCatalog
-from gptapi.gateway.credits import CreditAccounts, Hold, InsufficientCredit
+from gptapi.gateway.credits import CreditAccounts, InsufficientCredit
 from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.keys import KeyCache, KeyContext
 from gptapi.gateway.limits import RateLimiter
-from gptapi.gateway.metering import UsageEntry, UsageWriter
-from gptapi.gateway.metrics import TIME_TO_FIRST_TOKEN, observe_request
+from gptapi.gateway.metering import UsageWriter
+from gptapi.gateway.openai.billing import Admission, Billing, Delivered
 from gptapi.gateway.openai.counting import (
-    Counts,
     TokenCounter,
     reported_usage,
     usage_chunk,
@@ -53,42 +49,6 @@ from gptapi.gateway.upstream.registry import UpstreamRegistry, UpstreamServer
 from gptapi.kit.sse import DONE, DONE_EVENT, event, iter_data
 
 log = logging.getLogger(__name__)
-
-# How long a response waits for its usage batch to commit before it is sent anyway (the
-# record stays queued and the cost stays held against the balance until it commits).
-COMMIT_WAIT_SECONDS = 5.0
-
-
-@dataclass(slots=True)
-class _Admission:
-    plan: Plan
-    context: KeyContext
-    hold: Hold
-    headers: dict[str, str]
-    request_id: str
-    started: float
-    reserved_tokens: int
-    # The server the request was last sent to; None while it waits for a slot.
-    sent_to: UpstreamServer | None = None
-
-
-@dataclass(slots=True)
-class _Delivered:
-    """What a stream has put on the wire so far."""
-
-    texts: dict[int, list[str]] = field(default_factory=dict)
-    chunks: int = 0
-    first_token_at: float | None = None
-
-    def add(self, obj: dict[str, Any]) -> None:
-        for choice in obj.get("choices") or ():
-            text = _choice_text(choice)
-            if text:
-                self.texts.setdefault(choice.get("index", 0), []).append(text)
-                self.chunks += 1
-
-    def joined(self) -> list[str]:
-        return ["".join(parts) for _, parts in sorted(self.texts.items())]
 
 
 class OpenAIServing:
@@ -112,8 +72,12 @@ class OpenAIServing:
         self.catalog = catalog
         self.registry = registry
         self.client = client
-        self.counter = TokenCounter(client, registry)
-        self._background: set[asyncio.Task[None]] = set()
+        self.billing = Billing(
+            accounts=accounts,
+            limiter=limiter,
+            writer=writer,
+            counter=TokenCounter(client, registry),
+        )
 
     # ---------------------------------------------------------------- admission
 
@@ -159,7 +123,7 @@ class OpenAIServing:
 
     async def _admit(
         self, plan: Plan, context: KeyContext, request_id: str, started: float
-    ) -> _Admission:
+    ) -> Admission:
         tokens = plan.prompt_estimate + plan.max_output
         decision = await self.limiter.acquire(
             context.limiter_key, context.rpm_limit, context.tpm_limit, tokens
@@ -172,12 +136,12 @@ class OpenAIServing:
         except InsufficientCredit as exc:
             await self.limiter.refund(context.limiter_key, context.tpm_limit, tokens)
             raise insufficient(exc, plan, decision.headers) from None
-        return _Admission(plan, context, hold, decision.headers, request_id, started, tokens)
+        return Admission(plan, context, hold, decision.headers, request_id, started, tokens)
 
     # ---------------------------------------------------------------- forwarding
 
     async def _open(
-        self, admission: _Admission, payload: dict[str, Any]
+        self, admission: Admission, payload: dict[str, Any]
     ) -> tuple[UpstreamServer, aiohttp.ClientResponse]:
         """A server's response head, retrying elsewhere on connect errors and 503s.
 
@@ -227,7 +191,7 @@ class OpenAIServing:
         raise errors.upstream_unavailable(plan.requested_model)
 
     async def _exchange(
-        self, admission: _Admission, payload: dict[str, Any]
+        self, admission: Admission, payload: dict[str, Any]
     ) -> tuple[UpstreamServer, int, bytes]:
         server, response = await self._open(admission, payload)
         try:
@@ -239,7 +203,7 @@ class OpenAIServing:
             self.registry.release(server)
         return server, response.status, raw
 
-    async def _exchange_all(self, admission: _Admission) -> list[tuple[UpstreamServer, int, bytes]]:
+    async def _exchange_all(self, admission: Admission) -> list[tuple[UpstreamServer, int, bytes]]:
         parts = admission.plan.parts
         if not parts:
             return [await self._exchange(admission, admission.plan.payload)]
@@ -250,7 +214,7 @@ class OpenAIServing:
             raise failed.exceptions[0] from None
         return [task.result() for task in tasks]
 
-    async def _complete(self, request: Request, admission: _Admission) -> Response:
+    async def _complete(self, request: Request, admission: Admission) -> Response:
         plan = admission.plan
         server: UpstreamServer | None = None
         async with cancel_on_disconnect(request.receive) as gone:
@@ -269,12 +233,14 @@ class OpenAIServing:
                 raise await self._refused(admission, exc) from None
             except (aiohttp.ClientError, OSError) as exc:
                 log.warning("upstream %s failed mid-response: %s", server and server.base_url, exc)
-                await self._finish_unbilled(admission, 502, "upstream_error", server)
+                await self.billing.finish_unbilled(admission, 502, "upstream_error", server)
                 raise errors.upstream_failed() from None
         for server, status, raw in answers:
             if status != 200:
                 error = translate_error(status, raw, plan)
-                await self._finish_unbilled(admission, error.status, "upstream_rejected", server)
+                await self.billing.finish_unbilled(
+                    admission, error.status, "upstream_rejected", server
+                )
                 error.headers.update(admission.headers)
                 raise error
         bodies: list[dict[str, Any]] = []
@@ -282,7 +248,9 @@ class OpenAIServing:
             body = _answer(raw)
             if body is None:
                 log.error("upstream %s returned an unreadable body: %r", server.base_url, raw[:200])
-                await self._bill_counted(admission, server, _Delivered(), 502, "upstream_error")
+                await self.billing.bill_counted(
+                    admission, server, Delivered(), 502, "upstream_error"
+                )
                 raise errors.upstream_failed()
             self.registry.report_success(server)
             bodies.append(body)
@@ -293,39 +261,41 @@ class OpenAIServing:
         data["model"] = plan.requested_model
         data.pop("timings", None)
         if usage is not None:
-            await self._bill(admission, *usage, 200, "completed", "upstream", server)
+            await self.billing.bill(admission, *usage, 200, "completed", "upstream", server)
         else:
             # An upstream that reports no usage: count the answer, and tell the client.
-            delivered = _Delivered()
+            delivered = Delivered()
             delivered.add(data)
-            counts = await self._bill_counted(admission, server, delivered, 200, "completed")
+            counts = await self.billing.bill_counted(admission, server, delivered, 200, "completed")
             data["usage"] = counts.usage()
         return Response(orjson.dumps(data), 200, admission.headers, "application/json")
 
-    async def _timed_out(self, admission: _Admission, server: UpstreamServer | None) -> OpenAIError:
-        await self._finish_unbilled(admission, 504, "timeout", server)
+    async def _timed_out(self, admission: Admission, server: UpstreamServer | None) -> OpenAIError:
+        await self.billing.finish_unbilled(admission, 504, "timeout", server)
         return errors.upstream_timeout()
 
-    async def _refused(self, admission: _Admission, error: OpenAIError) -> OpenAIError:
+    async def _refused(self, admission: Admission, error: OpenAIError) -> OpenAIError:
         """No server took the request (none healthy, all busy): recorded, not billed."""
-        await self._finish_unbilled(admission, error.status, "upstream_unavailable", None)
+        await self.billing.finish_unbilled(admission, error.status, "upstream_unavailable", None)
         error.headers.update(admission.headers)
         return error
 
-    def _gone_before_response(self, admission: _Admission) -> Response:
+    def _gone_before_response(self, admission: Admission) -> Response:
         """The client left before any output: billed for the prompt if a server had it,
         free if it was still waiting for a slot."""
         if admission.sent_to is None:
-            self._spawn(self._finish_unbilled(admission, 499, "client_disconnect", None))
+            self.billing.spawn(
+                self.billing.finish_unbilled(admission, 499, "client_disconnect", None)
+            )
         else:
-            self._spawn(
-                self._bill_counted(
-                    admission, admission.sent_to, _Delivered(), 499, "client_disconnect"
+            self.billing.spawn(
+                self.billing.bill_counted(
+                    admission, admission.sent_to, Delivered(), 499, "client_disconnect"
                 )
             )
         return Response(status_code=499)
 
-    async def _stream(self, request: Request, admission: _Admission) -> Response:
+    async def _stream(self, request: Request, admission: Admission) -> Response:
         try:
             async with asyncio.timeout(self.settings.upstream_total_timeout_seconds):
                 # Watched like `_complete`: a client that leaves while queued for a slot
@@ -347,16 +317,16 @@ class OpenAIServing:
             response.release()
             self.registry.release(server)
             error = translate_error(response.status, raw, admission.plan)
-            await self._finish_unbilled(admission, error.status, "upstream_rejected", server)
+            await self.billing.finish_unbilled(admission, error.status, "upstream_rejected", server)
             error.headers.update(admission.headers)
             raise error
         return EventStreamResponse(self._relay(admission, server, response), admission.headers)
 
     async def _relay(
-        self, admission: _Admission, server: UpstreamServer, response: aiohttp.ClientResponse
+        self, admission: Admission, server: UpstreamServer, response: aiohttp.ClientResponse
     ) -> AsyncGenerator[bytes, None]:
         plan = admission.plan
-        delivered = _Delivered()
+        delivered = Delivered()
         usage: dict[str, Any] | None = None
         outcome = "upstream_error"
         error_payload: dict[str, Any] | None = None
@@ -403,10 +373,12 @@ class OpenAIServing:
             elif outcome == "upstream_error":
                 self.registry.report_failure(server, "stream broke")
             if outcome == "client_disconnect":
-                self._spawn(self._settle_stream(admission, server, delivered, usage, outcome))
+                self.billing.spawn(
+                    self.billing.settle_stream(admission, server, delivered, usage, outcome)
+                )
         if outcome == "client_disconnect":
             return
-        counts = await self._settle_stream(admission, server, delivered, usage, outcome)
+        counts = await self.billing.settle_stream(admission, server, delivered, usage, outcome)
         if outcome != "completed":
             yield event(orjson.dumps(stream_error(outcome, error_payload)))
         elif usage is None and plan.include_usage and counts is not None:
@@ -414,113 +386,9 @@ class OpenAIServing:
             yield event(orjson.dumps(usage_chunk(head, plan.requested_model, counts)))
         yield DONE_EVENT
 
-    # ---------------------------------------------------------------- metering
-
-    async def _settle_stream(
-        self,
-        admission: _Admission,
-        server: UpstreamServer,
-        delivered: _Delivered,
-        usage: dict[str, Any] | None,
-        outcome: str,
-    ) -> Counts | None:
-        """Bill the stream; the counted figures when upstream sent no usage."""
-        if delivered.first_token_at is not None:
-            TIME_TO_FIRST_TOKEN.labels(admission.plan.requested_model).observe(
-                delivered.first_token_at - admission.started
-            )
-        reported = reported_usage(usage)
-        if reported is not None:
-            await self._bill(admission, *reported, 200, outcome, "upstream", server)
-            return None
-        return await self._bill_counted(admission, server, delivered, 200, outcome)
-
-    async def _bill_counted(
-        self,
-        admission: _Admission,
-        server: UpstreamServer | None,
-        delivered: _Delivered,
-        status: int,
-        outcome: str,
-    ) -> Counts:
-        """Bill from counted tokens when upstream usage never arrived: never a silent $0."""
-        counts = await self.counter.count(
-            admission.plan, server, delivered.joined(), delivered.chunks
-        )
-        await self._bill(
-            admission, counts.prompt, counts.completion, status, outcome, counts.source, server
-        )
-        return counts
-
-    async def _finish_unbilled(
-        self, admission: _Admission, status: int, outcome: str, server: UpstreamServer | None
-    ) -> None:
-        """The request failed before any output: nothing is charged, but it is recorded."""
-        await self._bill(admission, 0, 0, status, outcome, "upstream", server)
-
-    async def _bill(
-        self,
-        admission: _Admission,
-        prompt: int,
-        completion: int,
-        status: int,
-        outcome: str,
-        metered_by: str,
-        server: UpstreamServer | None,
-    ) -> None:
-        plan, context = admission.plan, admission.context
-        cost = plan.model.cost(prompt, completion)
-        if cost > admission.hold.amount:
-            log.warning(
-                "request %s cost %d above its hold %d",
-                admission.request_id,
-                cost,
-                admission.hold.amount,
-            )
-        self.accounts.settle(admission.hold, cost)
-        await self.limiter.refund(
-            context.limiter_key,
-            context.tpm_limit,
-            admission.reserved_tokens - prompt - completion,
-        )
-        elapsed = time.perf_counter() - admission.started
-        model = plan.requested_model
-        observe_request(plan.endpoint, model, status, elapsed, prompt, completion, cost)
-        committed = self.writer.submit(
-            UsageEntry(
-                request_id=admission.request_id,
-                organization_id=context.organization_id,
-                api_key_id=context.key_id,
-                user_id=context.user_id,
-                model_id=plan.model.id,
-                model_name=model,
-                endpoint=plan.endpoint,
-                prompt_tokens=prompt,
-                completion_tokens=completion,
-                cost_nanos=cost,
-                status=status,
-                outcome=outcome,
-                metered_by=metered_by,
-                latency_ms=int(elapsed * 1000),
-                upstream=server.base_url if server else "",
-                created_at=datetime.now(UTC),
-            )
-        )
-        # The response is released once it is billed (committed), within a bound.
-        # (A timeout cancels only this wait's future: the writer skips futures already done.)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(COMMIT_WAIT_SECONDS):
-                await committed
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def drain(self) -> None:
         """Wait for disconnect settlements still in flight (shutdown)."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.billing.drain()
 
 
 def _answer(raw: bytes) -> dict[str, Any] | None:
@@ -550,16 +418,3 @@ async def _read_json(request: Request) -> tuple[dict[str, Any], int]:
     if not isinstance(body, dict):
         raise errors.invalid_request("The request body must be a JSON object.")
     return body, len(raw)
-
-
-def _choice_text(choice: dict[str, Any]) -> str:
-    if "text" in choice:
-        return choice.get("text") or ""
-    delta = choice.get("delta") or choice.get("message") or {}
-    text = delta.get("content") or ""
-    for key in ("reasoning_content",):
-        text += delta.get(key) or ""
-    for call in delta.get("tool_calls") or ():
-        function = call.get("function") or {}
-        text += (function.get("name") or "") + (function.get("arguments") or "")
-    return text
