@@ -248,3 +248,17 @@ def assert_openai_error(
     if param is not ANY:
         assert error["param"] == param, error
     return dict(error)
+
+
+def assert_books_balance(platform: Platform, account: Account, initial: int) -> int:
+    """balance == ledger sum == initial - Σ usage cost, and one ledger row per usage row."""
+    usage = platform.usage(account)
+    spent = sum(r.cost_nanos for r in usage)
+    assert platform.balance(account) == platform.ledger_sum(account) == initial - spent
+    debits = {
+        e.idempotency_key: e.amount_nanos
+        for e in platform.ledger_entries(account)
+        if e.kind == "usage"
+    }
+    assert debits == {f"usage:{r.request_id}": -r.cost_nanos for r in usage}
+    return spent

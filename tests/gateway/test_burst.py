@@ -16,13 +16,14 @@ from tests.gateway.admission import (
     CHAT,
     COMPLETIONS,
     EMBEDDINGS,
+    assert_books_balance,
     body,
     chat_body,
     custom_platform,
     fire,
     on_server_loop,
 )
-from tests.support.platform import Account, Platform
+from tests.support.platform import Platform
 from tests.support.threads import wait_until
 
 INITIAL = 10_000_000_000  # $10 each
@@ -81,19 +82,7 @@ def test_burst_of_successful_requests_is_metered_exactly(roomy: Platform) -> Non
         "completions": 40,
     }
     for account in (first, second):
-        _books_balance(roomy, account)
-
-
-def _books_balance(platform: Platform, account: Account) -> None:
-    usage = platform.usage(account)
-    spent = sum(r.cost_nanos for r in usage)
-    assert platform.balance(account) == platform.ledger_sum(account) == INITIAL - spent
-    debits = {
-        e.idempotency_key: e.amount_nanos
-        for e in platform.ledger_entries(account)
-        if e.kind == "usage"
-    }
-    assert debits == {f"usage:{r.request_id}": -r.cost_nanos for r in usage}
+        assert_books_balance(roomy, account, INITIAL)
 
 
 def test_pooled_connection_closed_by_llama_is_not_a_failure(roomy: Platform) -> None:

@@ -21,6 +21,7 @@ from tests.gateway.admission import (
     HELLO,
     TEMPLATE_OVERHEAD_TOKENS,
     Reply,
+    assert_books_balance,
     assert_openai_error,
     body,
     chat_body,
@@ -52,20 +53,6 @@ def roomy(
         queue_timeout_seconds=120.0,
     ) as platform:
         yield platform
-
-
-def assert_books_balance(platform: Platform, account: Account, initial: int) -> int:
-    """balance == ledger sum == initial - Σ usage cost, and one ledger row per usage row."""
-    usage = platform.usage(account)
-    spent = sum(r.cost_nanos for r in usage)
-    assert platform.balance(account) == platform.ledger_sum(account) == initial - spent
-    debits = {
-        e.idempotency_key: e.amount_nanos
-        for e in platform.ledger_entries(account)
-        if e.kind == "usage"
-    }
-    assert debits == {f"usage:{r.request_id}": -r.cost_nanos for r in usage}
-    return spent
 
 
 def insufficient(response: object, required: int, available: int) -> str:
