@@ -348,6 +348,8 @@ def test_failure_before_first_byte_is_retried_on_another_server(
 
     bad_state = state(gateway, bad)
     assert bad_state.failures == 1 and bad_state.last_error
+    metrics = httpx.get(gateway.url + "/metrics").text
+    assert f'gptapi_upstream_retries_total{{model="{MODEL}"}}' in metrics
     assert bad_state.healthy  # one failure is not enough to eject it
 
 

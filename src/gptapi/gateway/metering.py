@@ -162,10 +162,6 @@ class UsageWriter:
         self._wakeup.set()
         return future
 
-    @property
-    def backlog(self) -> int:
-        return len(self._queue)
-
     async def run(self) -> None:
         delay, replay = 0.05, False
         try:

@@ -32,7 +32,9 @@ UPSTREAM_IN_FLIGHT = Gauge(
 )
 QUEUE_DEPTH = Gauge("gptapi_queue_depth", "Requests waiting for a free upstream slot", ["model"])
 UPSTREAM_RETRIES = Counter(
-    "gptapi_upstream_retries_total", "Attempts retried on another server", ["model"]
+    "gptapi_upstream_retries_total",
+    "Attempts that failed before the first byte; the request moves on to another server if any",
+    ["model"],
 )
 USAGE_QUEUE_DEPTH = Gauge("gptapi_usage_queue_depth", "Usage records waiting to be committed")
 LEDGER_BATCH_SIZE = Histogram(

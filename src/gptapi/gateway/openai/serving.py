@@ -28,6 +28,7 @@ from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.keys import KeyCache, KeyContext
 from gptapi.gateway.limits import RateLimiter
 from gptapi.gateway.metering import UsageWriter
+from gptapi.gateway.metrics import UPSTREAM_RETRIES
 from gptapi.gateway.openai.billing import Admission, Billing, Delivered
 from gptapi.gateway.openai.counting import (
     TokenCounter,
@@ -174,6 +175,7 @@ class OpenAIServing:
                     raise
                 admission.sent_to = None
                 exclude.add(server.base_url)
+                UPSTREAM_RETRIES.labels(plan.requested_model).inc()
                 continue
             except BaseException:
                 self.registry.release(server)
@@ -184,6 +186,7 @@ class OpenAIServing:
                 self.registry.report_failure(server, "503 before the first byte")
                 admission.sent_to = None
                 exclude.add(server.base_url)
+                UPSTREAM_RETRIES.labels(plan.requested_model).inc()
                 continue
             # Success is reported when the response is complete, not at its head: a server
             # that breaks every stream midway must still reach `eject_after_failures`.

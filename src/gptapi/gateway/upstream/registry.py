@@ -85,9 +85,6 @@ class UpstreamRegistry:
     def pool(self, model: str) -> Pool | None:
         return self._pools.get(model)
 
-    def models(self) -> list[str]:
-        return [name for name, pool in self._pools.items() if pool.servers]
-
     def sync(
         self, specs: Iterable[ServerSpec]
     ) -> tuple[list[UpstreamServer], list[UpstreamServer]]:
