@@ -19,6 +19,10 @@ from starlette.responses import JSONResponse, Response
 
 from gptapi import __version__
 from gptapi.config import Settings, get_settings
+from gptapi.console.api import console_router
+from gptapi.console.errors import ApiError, is_api_path, validation_error
+from gptapi.console.mail import Mailer, build_mailer
+from gptapi.console.state import ConsoleState, resolve_secret_key
 from gptapi.gateway.catalog import ModelCatalog
 from gptapi.gateway.credits import CreditAccounts
 from gptapi.gateway.errors import OpenAIError
@@ -32,7 +36,9 @@ from gptapi.gateway.upstream.client import UpstreamClient
 from gptapi.gateway.upstream.fleet import load_specs
 from gptapi.gateway.upstream.health import HealthChecker
 from gptapi.gateway.upstream.registry import UpstreamRegistry
+from gptapi.kit.clock import Clock, SystemClock
 from gptapi.kit.db import create_engine, session_maker
+from gptapi.workers import WorkerContext, worker_loops
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ class Runtime:
     engine: AsyncEngine
     serving: OpenAIServing
     health: HealthChecker
+    console: ConsoleState
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def sync_servers(self) -> None:
@@ -65,7 +72,7 @@ async def _forever(name: str, interval: float, step: Callable[[], Awaitable[None
             log.exception("%s failed; retrying", name)
 
 
-async def build_runtime(settings: Settings) -> Runtime:
+async def build_runtime(settings: Settings, *, clock: Clock, mailer: Mailer | None) -> Runtime:
     engine = create_engine(settings.resolved_database_url)
     sessions = session_maker(engine)
     accounts = CreditAccounts(sessions, refresh_seconds=settings.balance_refresh_seconds)
@@ -94,13 +101,20 @@ async def build_runtime(settings: Settings) -> Runtime:
         client=client,
     )
     health = HealthChecker(registry, client, settings.health_interval_seconds)
-    return Runtime(settings, engine, serving, health)
+    console = ConsoleState(
+        settings=settings,
+        sessions=sessions,
+        mailer=mailer or build_mailer(settings),
+        secret_key=resolve_secret_key(settings),
+        clock=clock,
+    )
+    return Runtime(settings, engine, serving, health, console)
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    runtime = await build_runtime(settings)
+    runtime = await build_runtime(settings, clock=app.state.clock, mailer=app.state.mailer)
     serving = runtime.serving
     await serving.catalog.refresh()
     await runtime.sync_servers()
@@ -112,8 +126,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         spawn(_forever("catalog refresh", CATALOG_REFRESH_SECONDS, serving.catalog.refresh)),
         spawn(serving.keys.run_flusher(settings.last_used_flush_seconds)),
     ]
+    if settings.run_workers:
+        console = runtime.console
+        context = WorkerContext(
+            settings, runtime.engine, console.sessions, console.mailer, console.clock, runtime
+        )
+        runtime.tasks.extend(spawn(loop) for loop in worker_loops(context))
     app.state.runtime = runtime
     app.state.serving = serving
+    app.state.console = runtime.console
     try:
         yield
     finally:
@@ -130,7 +151,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.engine.dispose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, mailer: Mailer | None = None
+) -> FastAPI:
+    """The whole HTTP surface. `clock` and `mailer` replace the real ones in tests."""
     settings = settings or get_settings()
     app = FastAPI(
         title="GPT API",
@@ -145,7 +169,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.mailer = mailer
     app.router.routes.extend(openai_routes)
+    app.include_router(console_router())
     # Added last runs first: request id and body limit, then the /v1 fast path.
     app.add_middleware(OpenAIDispatch)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_body_bytes)
@@ -154,8 +181,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _openai_error(_: Request, exc: OpenAIError) -> Response:
         return exc.response()
 
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return exc.response()
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_api_path(request):
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+            return ApiError(exc.status_code, code, str(exc.detail), headers=exc.headers).response()
         # Unknown paths and methods under /v1 answer in OpenAI's shape too.
         if not request.url.path.startswith("/v1"):
             return await http_exception_handler(request, exc)
@@ -168,6 +202,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if is_api_path(request):
+            return validation_error(exc).response()
         detail = exc.errors()[0] if exc.errors() else {}
         message = f"Invalid request: {detail.get('msg', 'bad input')}"
         return Response(OpenAIError(400, message).json_bytes(), 400, None, "application/json")
@@ -175,6 +211,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if is_api_path(request):
+            return ApiError(500, "internal_error", "Something went wrong on our side.").response()
         error = OpenAIError(
             500,
             "The server had an error while processing your request.",

@@ -65,6 +65,25 @@ class Settings(BaseSettings):
     # Optional bearer token protecting /metrics (empty: open, as on a private network).
     metrics_token: str = ""
 
+    # Background workers (webhook delivery, status checks, auto-refill, rollups) run inside
+    # `gptapi serve`; production runs them in `gptapi worker` and turns them off on gateways.
+    run_workers: bool = True
+
+    # Console accounts. SECRET_KEY signs CSRF tokens and encrypts 2FA secrets; empty outside
+    # production means one is generated under DATA_DIR.
+    secret_key: str = ""
+    auth_provider: Literal["local", "supabase"] = "local"
+    session_days: int = Field(default=30, ge=1, le=365)
+
+    # Outgoing mail. With no SMTP_HOST, mail goes to the log and the dev mailbox page.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = "GPT API <no-reply@gpt.ai>"
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
 from gptapi.app import create_app
 from gptapi.config import Settings
+from gptapi.console.mail import Mailer
 from gptapi.gateway.upstream.fleet import replace_source
 from gptapi.gateway.upstream.registry import ServerSpec
+from gptapi.kit.clock import Clock
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.money import dollars_to_nanos
 from gptapi.models import ApiKey, CreditTransaction, Model, Organization, UsageLog
 from tests.support.threads import Portal, ThreadedUvicorn
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,12 @@ def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
 
 
 class Platform:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, mailer: Mailer | None = None
+    ) -> None:
         self.settings = settings
+        self.clock = clock
+        self.mailer = mailer
         self.portal = Portal()
         self.engine = self.portal.call(_make_engine(settings.resolved_database_url))
         self.sessions = session_maker(self.engine)
@@ -59,7 +69,8 @@ class Platform:
 
     # -- lifecycle
     def start(self) -> Platform:
-        self.server = ThreadedUvicorn(create_app(self.settings)).start()
+        app = create_app(self.settings, clock=self.clock, mailer=self.mailer)
+        self.server = ThreadedUvicorn(app).start()
         return self
 
     def stop(self) -> None:
@@ -205,6 +216,15 @@ class Platform:
                 return key
 
         return self.portal.call(work())
+
+    def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in one committed transaction on the platform's database."""
+
+        async def wrapped() -> T:
+            async with self.sessions() as session, session.begin():
+                return await work(session)
+
+        return self.portal.call(wrapped())
 
     async def _scalar(self, statement: Any) -> int:
         async with self.sessions() as session:

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from gptapi.kit.db import create_engine
 from gptapi.models import Base
+from gptapi.models.base import UTCDateTime
 
 target_metadata = Base.metadata
+
+
+def _render_item(kind: str, item: Any, _: AutogenContext) -> str | Literal[False]:
+    # Migrations stay free of application imports: UTCDateTime is a DateTime in the schema.
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _run(connection: Connection) -> None:
@@ -19,6 +29,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

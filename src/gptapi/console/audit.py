@@ -1,0 +1,35 @@
+"""Append to the audit log in the caller's transaction, so the record and the change commit
+together or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gptapi.models import AuditLog
+
+
+def record(
+    session: AsyncSession,
+    *,
+    action: str,
+    actor_user_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None = None,
+    target_type: str = "",
+    target_id: object = "",
+    data: dict[str, Any] | None = None,
+    ip: str = "",
+) -> AuditLog:
+    entry = AuditLog(
+        action=action,
+        actor_user_id=actor_user_id,
+        organization_id=organization_id,
+        target_type=target_type,
+        target_id=str(target_id),
+        data=data or {},
+        ip=ip,
+    )
+    session.add(entry)
+    return entry

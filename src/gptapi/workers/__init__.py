@@ -1,0 +1,33 @@
+"""Background loops: each small, restartable, and started by the app's lifespan when
+RUN_WORKERS is on (inside `gptapi serve`, or alone in `gptapi worker`)."""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gptapi.config import Settings
+from gptapi.console.mail import Mailer
+from gptapi.kit.clock import Clock
+from gptapi.kit.db import SessionMaker
+
+if TYPE_CHECKING:
+    from gptapi.app import Runtime
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionMaker
+    mailer: Mailer
+    clock: Clock
+    runtime: Runtime
+
+
+def worker_loops(ctx: WorkerContext) -> list[Coroutine[Any, Any, None]]:
+    """Every background loop this process should run; each returns only when cancelled."""
+    return []
