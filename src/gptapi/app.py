@@ -20,9 +20,12 @@ from starlette.responses import JSONResponse, Response
 from gptapi import __version__
 from gptapi.config import Settings, get_settings
 from gptapi.console.api import console_router
+from gptapi.console.auth.supabase import bearer_for
+from gptapi.console.dev_mailbox import page_router as dev_mailbox_page
 from gptapi.console.errors import ApiError, is_api_path, validation_error
 from gptapi.console.mail import Mailer, build_mailer
 from gptapi.console.state import ConsoleState, resolve_secret_key
+from gptapi.console_web import mount_console
 from gptapi.gateway.catalog import ModelCatalog
 from gptapi.gateway.credits import CreditAccounts
 from gptapi.gateway.errors import OpenAIError
@@ -108,6 +111,7 @@ async def build_runtime(settings: Settings, *, clock: Clock, mailer: Mailer | No
         secret_key=resolve_secret_key(settings),
         clock=clock,
     )
+    console.bearer = bearer_for(console)
     return Runtime(settings, engine, serving, health, console)
 
 
@@ -173,6 +177,7 @@ def create_app(
     app.state.mailer = mailer
     app.router.routes.extend(openai_routes)
     app.include_router(console_router())
+    app.include_router(dev_mailbox_page)
     # Added last runs first: request id and body limit, then the /v1 fast path.
     app.add_middleware(OpenAIDispatch)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_body_bytes)
@@ -232,4 +237,6 @@ def create_app(
             return Response(status_code=401)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    # Last: the console answers only what no route above claims.
+    mount_console(app)
     return app

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _comma_separated(value: object) -> object:
+    return [part for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+# "5,300,1800" in the environment; a list or tuple in code.
+SecondsList = Annotated[
+    tuple[Annotated[float, Field(ge=0)], ...], NoDecode, BeforeValidator(_comma_separated)
+]
 
 
 class Settings(BaseSettings):
@@ -75,6 +86,33 @@ class Settings(BaseSettings):
     auth_provider: Literal["local", "supabase"] = "local"
     session_days: int = Field(default=30, ge=1, le=365)
 
+    # OAuth sign-in (local mode): a provider is offered once its client id and secret are set.
+    # Endpoint URLs default to the providers' own.
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"
+    github_api_url: str = "https://api.github.com"
+    facebook_client_id: str = ""
+    facebook_client_secret: str = ""
+    facebook_authorize_url: str = "https://www.facebook.com/v23.0/dialog/oauth"
+    facebook_token_url: str = "https://graph.facebook.com/v23.0/oauth/access_token"
+    facebook_graph_url: str = "https://graph.facebook.com/v23.0"
+    indeed_client_id: str = ""
+    indeed_client_secret: str = ""
+    indeed_authorize_url: str = "https://secure.indeed.com/oauth/v2/authorize"
+    indeed_token_url: str = "https://apis.indeed.com/oauth/v2/tokens"
+    indeed_userinfo_url: str = "https://secure.indeed.com/v2/api/userinfo"
+
+    # Supabase mode (AUTH_PROVIDER=supabase): the project URL and anon key go to the web
+    # console; access tokens are verified with the JWT secret (HS256) or the project's JWKS.
+    supabase_url: str = ""
+    supabase_anon_key: str = ""
+    supabase_jwt_secret: str = ""
+
     # Outgoing mail. With no SMTP_HOST, mail goes to the log and the dev mailbox page.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -84,11 +122,54 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     mail_from: str = "GPT API <no-reply@gpt.ai>"
 
+    # Outgoing webhooks. Private, loopback and link-local destinations are refused unless
+    # allowed; unset, they are allowed everywhere but in production (so laptops can receive).
+    webhook_allow_private_urls: bool | None = None
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    # Seconds to wait after each failed attempt (Standard Webhooks schedule, ±10% jitter);
+    # its length + 1 is the number of attempts.
+    webhook_retry_schedule: SecondsList = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+    # An endpoint failing every attempt for this long is disabled and its owners emailed.
+    webhook_disable_after_days: float = Field(default=5.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
+    # Status page: how often the monitor samples every service, and the rules that turn samples
+    # into statuses and automatic incidents.
+    status_sample_seconds: float = Field(default=30.0, gt=0)
+    status_incident_open_samples: int = Field(default=2, ge=1)
+    status_incident_resolve_samples: int = Field(default=3, ge=1)
+    status_error_rate_degraded: float = Field(default=0.05, gt=0, le=1)
+    status_error_rate_outage: float = Field(default=0.25, gt=0, le=1)
+    status_error_min_requests: int = Field(default=10, ge=1)
+    status_slow_ms: int = Field(default=2000, ge=1)
+    status_history_days: int = Field(default=90, ge=1, le=366)
+    status_latency_bucket_seconds: int = Field(default=300, ge=10)
+    status_latency_retention_hours: int = Field(default=24, ge=1)
+
+    # Billing with Stripe. Without STRIPE_SECRET_KEY payments are off: the console says so
+    # and operators grant credit with `gptapi admin credit grant`.
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_publishable_key: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    topup_min_usd: int = Field(default=5, ge=1)
+    topup_max_usd: int = Field(default=5000, ge=1)
+    # Owners are warned when the balance falls below this (per organisation, overridable).
+    low_balance_threshold_usd: Decimal = Field(default=Decimal("5"), ge=0)
+    billing_poll_seconds: float = Field(default=2.0, gt=0)
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gptapi.db').resolve()}"
+
+    @property
+    def allow_private_webhook_urls(self) -> bool:
+        if self.webhook_allow_private_urls is None:
+            return self.environment != "production"
+        return self.webhook_allow_private_urls
 
     @property
     def base_url(self) -> str:

@@ -30,15 +30,23 @@ class AdminError(Exception):
 
 
 async def create_user(
-    session: AsyncSession, email: str, *, name: str = "", is_admin: bool = False
+    session: AsyncSession,
+    email: str,
+    *,
+    name: str = "",
+    is_admin: bool = False,
+    user_id: uuid.UUID | None = None,
 ) -> tuple[User, Organization]:
-    """A user and their personal organisation, of which they are the owner."""
+    """A user and their personal organisation, of which they are the owner. `user_id` is
+    given when another system owns the identity (Supabase's auth.users.id)."""
     email = email.strip().lower()
     if "@" not in email:
         raise AdminError(f"{email!r} is not an email address")
     if await session.scalar(select(User.id).where(User.email == email)):
         raise AdminError(f"a user with email {email} already exists")
     user = User(email=email, name=name, is_admin=is_admin)
+    if user_id is not None:
+        user.id = user_id
     organization = Organization(name=f"{name or email}'s organization", is_personal=True)
     session.add_all([user, organization])
     await session.flush()

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
 from gptapi.admin.service import AdminError
+from gptapi.billing.reconcile import reconcile
 from gptapi.cli import output
 from gptapi.config import get_settings
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.money import dollars_to_nanos, format_usd
+from gptapi.kit.schema_sql import schema_sql
 
 admin = typer.Typer(
     help="Operator tasks: users, organisations, keys, credit, servers, usage.", no_args_is_help=True
@@ -110,6 +112,29 @@ def orgs_list() -> None:
         )
 
     _run(work)
+
+
+@admin.command("reconcile")
+def reconcile_books() -> None:
+    """Prove every organisation's books balance; exits 1 and names each difference if not."""
+    differences = _run(reconcile)
+    if not differences:
+        print("books balance: every organisation's balance, ledger, payments and usage agree")
+        return
+    output.table(
+        ["organisation", "name", "check", "expected", "actual", "difference"],
+        [
+            [d.organization_id, d.name, d.check, d.show(d.expected), d.show(d.actual), d.delta]
+            for d in differences
+        ],
+    )
+    raise typer.Exit(1)
+
+
+@admin.command("supabase-sql")
+def supabase_sql() -> None:
+    """Print the schema as PostgreSQL DDL for Supabase (what scripts/001_schema.sql holds)."""
+    print(schema_sql(), end="")
 
 
 @admin.command("balances")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -10,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
 from gptapi.config import Settings
+from gptapi.console.auth.passwords import hash_password
+from gptapi.kit.clock import SystemClock
 from gptapi.kit.money import format_usd
 from gptapi.models import User
 
@@ -24,6 +27,10 @@ async def first_run(session: AsyncSession, settings: Settings) -> str | None:
     user, organization = await service.create_user(
         session, FIRST_RUN_EMAIL, name="Operator", is_admin=True
     )
+    # A password for the web console, shown once like the key (change it after signing in).
+    password = secrets.token_urlsafe(12)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = user.email_verified_at = SystemClock().now()
     if settings.starter_credit_nanos:
         await service.grant_credit(
             session,
@@ -33,12 +40,12 @@ async def first_run(session: AsyncSession, settings: Settings) -> str | None:
             idempotency_key="grant:first-run",
         )
     _, secret = await service.create_key(session, organization, user, name="starter")
-    message = first_run_message(settings, secret)
+    message = first_run_message(settings, secret, password)
     _save(settings.data_dir / "first-run.txt", message)
     return message
 
 
-def first_run_message(settings: Settings, secret: str) -> str:
+def first_run_message(settings: Settings, secret: str, password: str) -> str:
     credit = format_usd(settings.starter_credit_nanos, 2)
     return f"""
 GPT API is ready. Your first API key, with {credit} of starter credit
@@ -54,6 +61,7 @@ curl {settings.base_url}/v1/chat/completions \\
   -d '{{"model": "gpt-fast", "messages": [{{"role": "user", "content": "Hello!"}}]}}'
 
 Or with any OpenAI SDK: base_url="{settings.base_url}/v1", api_key="{secret}".
+Web console: {settings.base_url}/ (sign in as {FIRST_RUN_EMAIL}, password {password})
 More keys and credit: gptapi admin --help
 """
 

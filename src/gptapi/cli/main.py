@@ -71,6 +71,33 @@ def gateway(host: HostOption = None, port: PortOption = None) -> None:
     _run(_serve(settings, embedded=False))
 
 
+@app.command()
+def worker() -> None:
+    """Run only the background workers (webhook delivery, status checks, billing) against an
+    already migrated database; several may run side by side."""
+    settings = get_settings()
+    _configure_logging(settings)
+    _run(_work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    from gptapi.app import build_runtime
+    from gptapi.kit.clock import SystemClock
+    from gptapi.workers import WorkerContext, worker_loops
+
+    runtime = await build_runtime(settings, clock=SystemClock(), mailer=None)
+    console = runtime.console
+    context = WorkerContext(
+        settings, runtime.engine, console.sessions, console.mailer, console.clock, runtime
+    )
+    output.step("running background workers (Ctrl-C stops them)")
+    try:
+        await asyncio.gather(*worker_loops(context))
+    finally:
+        await runtime.serving.client.close()
+        await runtime.engine.dispose()
+
+
 def _run(main: Coroutine[Any, Any, None]) -> None:
     # uvicorn's loop="uvloop" only applies when uvicorn makes the loop itself; we make it.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -4,11 +4,31 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from gptapi.console.auth.oauth.endpoints import router as oauth_router
+from gptapi.console.auth.routes import router as auth_router
+from gptapi.console.billing.endpoints import router as billing_router
+from gptapi.console.catalog.endpoints import router as catalog_router
 from gptapi.console.errors import ERROR_RESPONSES
+from gptapi.console.keys.endpoints import router as keys_router
 from gptapi.console.meta.endpoints import router as meta_router
+from gptapi.console.operator.endpoints import router as operator_router
+from gptapi.console.orgs.endpoints import router as orgs_router
+from gptapi.console.status.routes import router as status_router
+from gptapi.console.usage.endpoints import router as usage_router
+from gptapi.console.webhooks.endpoints import router as webhooks_router
 
 
 def console_router() -> APIRouter:
     router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
     router.include_router(meta_router)
+    router.include_router(auth_router)
+    router.include_router(orgs_router)
+    router.include_router(keys_router)
+    router.include_router(catalog_router)
+    router.include_router(oauth_router)
+    router.include_router(usage_router)
+    router.include_router(operator_router)
+    router.include_router(status_router)
+    router.include_router(webhooks_router)
+    router.include_router(billing_router)
     return router

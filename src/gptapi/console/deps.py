@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,29 +59,68 @@ class Viewer:
     ip: str
 
 
-async def optional_viewer(request: Request, db: DbSession, state: State) -> Viewer | None:
-    now = state.clock.now()
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        row = await find_session(db, token, now)
-        if row is not None:
-            if request.method not in SAFE_METHODS and not csrf_matches(
-                state.secret_key, token, request.headers.get(CSRF_HEADER)
-            ):
-                raise forbidden(
-                    "Missing or wrong X-CSRF-Token header; send the value of the gptapi_csrf "
-                    "cookie.",
-                    code="csrf_failed",
-                )
-            user = await db.get(User, row.user_id)
-            if user is not None and user.is_active:
-                return Viewer(user, row, token, row.reauthenticated_at, client_ip(request))
-    authorization = request.headers.get("authorization", "")
-    if state.bearer is not None and authorization[:7].lower() == "bearer ":
-        identity = await state.bearer.authenticate(db, authorization[7:].strip())
-        if identity is not None and identity.user.is_active:
-            return Viewer(identity.user, None, None, identity.authenticated_at, client_ip(request))
-    return None
+# Declared as security schemes so the OpenAPI document says how /api authenticates.
+_session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Browser session, set by sign-in (HttpOnly).",
+)
+_csrf_header = APIKeyHeader(
+    name=CSRF_HEADER,
+    auto_error=False,
+    description="The gptapi_csrf cookie's value; required with the session cookie on "
+    "POST, PUT, PATCH and DELETE.",
+)
+_bearer = HTTPBearer(
+    auto_error=False, description="A Supabase access token (AUTH_PROVIDER=supabase only)."
+)
+
+
+async def optional_viewer(
+    request: Request,
+    db: DbSession,
+    state: State,
+    token: Annotated[str | None, Security(_session_cookie)],
+    csrf: Annotated[str | None, Security(_csrf_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> Viewer | None:
+    if "authorization" in request.headers:
+        # A credential that is sent must be good: a bad one is refused, never ignored in
+        # favour of whatever else the request carries.
+        return await _bearer_viewer(request, db, state, bearer)
+    if not token:
+        return None
+    row = await find_session(db, token, state.clock.now())
+    if row is None:
+        return None
+    if request.method not in SAFE_METHODS and not csrf_matches(state.secret_key, token, csrf):
+        raise forbidden(
+            "Missing or wrong X-CSRF-Token header; send the value of the gptapi_csrf cookie.",
+            code="csrf_failed",
+        )
+    user = await db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return Viewer(user, row, token, row.reauthenticated_at, client_ip(request))
+
+
+async def _bearer_viewer(
+    request: Request,
+    db: AsyncSession,
+    state: ConsoleState,
+    bearer: HTTPAuthorizationCredentials | None,
+) -> Viewer:
+    if state.bearer is None:
+        raise ApiError(
+            401,
+            "invalid_authorization",
+            "The console API takes its session cookie here, not an Authorization header "
+            "(API keys are for /v1).",
+        )
+    identity = await state.bearer.authenticate(db, bearer.credentials) if bearer else None
+    if identity is None or not identity.user.is_active:
+        raise ApiError(401, "invalid_authorization", "The access token is not valid.")
+    return Viewer(identity.user, None, None, identity.authenticated_at, client_ip(request))
 
 
 async def current_viewer(viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> Viewer:

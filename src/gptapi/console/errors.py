@@ -81,6 +81,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Not signed in."},
     403: {"model": ErrorBody, "description": "Signed in, but not allowed."},
     404: {"model": ErrorBody, "description": "No such resource (or not yours)."},
+    409: {"model": ErrorBody, "description": "The resource's state does not allow this."},
     422: {"model": ErrorBody, "description": "A field failed validation."},
     429: {"model": ErrorBody, "description": "Too many attempts; see Retry-After."},
 }

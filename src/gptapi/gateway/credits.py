@@ -92,6 +92,11 @@ class CreditAccounts:
         account = self._accounts.get(organization_id)
         return None if account is None else account.available
 
+    def held(self, organization_id: uuid.UUID) -> int:
+        """Open holds of this organisation in this process (requests still running)."""
+        account = self._accounts.get(organization_id)
+        return 0 if account is None else account.held
+
     async def _fresh(self, organization_id: uuid.UUID) -> _Account:
         account = self._accounts.get(organization_id)
         if account is not None and time.monotonic() - account.fetched_at <= self._refresh:

@@ -79,6 +79,24 @@ def model_not_found(model: str) -> OpenAIError:
     )
 
 
+def model_not_allowed(model: str) -> OpenAIError:
+    # OpenAI answers a key restricted away from a model with 403 and `model_not_found`.
+    return OpenAIError(
+        403,
+        f"This API key does not have access to model `{model}`. Its allowed models are set "
+        "in the console.",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def key_spend_cap_reached() -> OpenAIError:
+    return insufficient_quota(
+        "This API key has reached its monthly spend cap. Raise the cap in the console or use "
+        "another key; the cap resets at the start of next month (UTC)."
+    )
+
+
 def insufficient_quota(message: str) -> OpenAIError:
     # The SDK retries 429 unless told not to; running out of credit is not transient.
     return OpenAIError(

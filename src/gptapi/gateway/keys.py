@@ -6,6 +6,13 @@ Expiry is checked on every request against the cached `expires_at`, so it is exa
 `last_used_at` is collected in memory and written in one batch periodically.
 Unknown tokens are cached too (briefly), so the cache is bounded: anyone can send endless
 well-formed fake keys, and each would otherwise stay in memory for good.
+
+A key with a monthly spend cap carries its month-to-date spend, read from `usage_logs` when
+the key is (re)loaded, plus the credit hold (the worst-case cost) of every request admitted
+since then that was still running when the load began: those have no usage row yet. Running
+requests count at their worst case, so the cap errs on the side of the customer's money; a
+request that finished but whose usage row is still being written when a load runs is missed
+until the next load.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from gptapi.gateway.credits import Hold
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.secrets import hash_api_key, looks_like_api_key
-from gptapi.models import ApiKey, Organization, User
+from gptapi.models import ApiKey, Organization, UsageLog, User
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,11 @@ class KeyContext:
     rpm_limit: int  # 0: unlimited
     tpm_limit: int
     expires_at: datetime | None
+    allowed_models: frozenset[str] | None  # None: every model
+    monthly_spend_cap_nanos: int | None  # None: no cap
+
+    def may_use(self, model: str) -> bool:
+        return self.allowed_models is None or model in self.allowed_models
 
     @property
     def limiter_key(self) -> str:
@@ -69,6 +83,9 @@ class KeyCache:
         self._entries: dict[str, _Entry] = {}
         self._loading: dict[str, asyncio.Future[KeyContext | None]] = {}
         self._touched: dict[uuid.UUID, datetime] = {}
+        # Capped keys: month-to-date spend at the last load, and holds admitted since.
+        self._spend: dict[uuid.UUID, int] = {}
+        self._charges: dict[uuid.UUID, list[Hold]] = {}
 
     async def authenticate(self, token: str) -> KeyContext | None:
         """The key's context, or None when the token is unknown, revoked or expired."""
@@ -89,6 +106,18 @@ class KeyCache:
             return None
         self._touched[context.key_id] = wall
         return context
+
+    def cap_reached(self, context: KeyContext) -> bool:
+        cap = context.monthly_spend_cap_nanos
+        if cap is None:
+            return False
+        held = sum(hold.amount for hold in self._charges.get(context.key_id, ()))
+        return self._spend.get(context.key_id, 0) + held >= cap
+
+    def charge(self, context: KeyContext, hold: Hold) -> None:
+        """Count an admitted request against its key's cap until a load sees its usage row."""
+        if context.monthly_spend_cap_nanos is not None:
+            self._charges.setdefault(context.key_id, []).append(hold)
 
     def forget(self, token: str) -> None:
         self._entries.pop(hash_api_key(token), None)
@@ -147,9 +176,14 @@ class KeyCache:
         )
         async with self._sessions() as session:
             row = (await session.execute(statement)).first()
-        if row is None:
-            return None
-        key, org_rpm, org_tpm = row
+            if row is None:
+                return None
+            key, org_rpm, org_tpm = row
+            if key.monthly_spend_cap_nanos is not None:
+                await self._load_spend(session, key.id)
+            else:
+                self._spend.pop(key.id, None)
+                self._charges.pop(key.id, None)
         return KeyContext(
             key_id=key.id,
             organization_id=key.organization_id,
@@ -157,7 +191,17 @@ class KeyCache:
             rpm_limit=_first_set(key.rpm_limit, org_rpm, self._default_rpm),
             tpm_limit=_first_set(key.tpm_limit, org_tpm, self._default_tpm),
             expires_at=key.expires_at,
+            allowed_models=None if key.allowed_models is None else frozenset(key.allowed_models),
+            monthly_spend_cap_nanos=key.monthly_spend_cap_nanos,
         )
+
+    async def _load_spend(self, session: AsyncSession, key_id: uuid.UUID) -> None:
+        charges = self._charges.get(key_id, [])
+        settled = len(charges)
+        running = [hold for hold in charges if hold.open]  # no usage row yet
+        spend = await _month_to_date(session, key_id)
+        self._spend[key_id] = spend
+        self._charges[key_id] = running + charges[settled:]
 
     async def flush_last_used(self) -> None:
         if not self._touched:
@@ -178,6 +222,18 @@ class KeyCache:
         while True:
             await asyncio.sleep(interval)
             await self.flush_last_used()
+
+
+async def _month_to_date(session: AsyncSession, key_id: uuid.UUID) -> int:
+    statement = select(func.coalesce(func.sum(UsageLog.cost_nanos), 0)).where(
+        UsageLog.api_key_id == key_id, UsageLog.created_at >= month_start(datetime.now(UTC))
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+def month_start(moment: datetime) -> datetime:
+    """The start of `moment`'s calendar month in UTC: spend caps reset then."""
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _first_set(*values: int | None) -> int:

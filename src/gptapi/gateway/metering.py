@@ -1,10 +1,11 @@
 """Usage records and their ledger entries, written by group commit.
 
 Requests hand their `UsageEntry` to the writer and carry on. The writer takes whatever has
-queued up, writes all of it in one transaction (usage rows, one ledger row each, and the
-organisations' balances) and then tells the credit accounts. While the database is slow
-the batch simply grows, so throughput never waits on per-request commits. Inserts ignore
-request ids already present, so a retried batch never charges twice. Shutdown drains.
+queued up, writes all of it in one transaction (usage rows, one ledger row each, the
+organisations' balances and the hourly usage rollup) and then tells the credit accounts.
+While the database is slow the batch simply grows, so throughput never waits on per-request
+commits. Inserts ignore request ids already present, so a retried batch never charges (or
+counts) twice. Shutdown drains.
 
 On SQLite the whole transaction runs in one call on a dedicated thread (a blocking
 connection), instead of one thread hop per statement through the async driver.
@@ -19,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gptapi.gateway.credits import CreditAccounts
 from gptapi.gateway.metrics import LEDGER_BATCH_SIZE, USAGE_QUEUE_DEPTH
 from gptapi.kit.db import create_sqlite_sync_engine, is_sqlite
-from gptapi.models import CreditTransaction, Organization, UsageLog
+from gptapi.models import CreditTransaction, Organization, UsageHourly, UsageLog
 
 log = logging.getLogger(__name__)
 
@@ -115,14 +116,16 @@ def write_batch(
             ledger_rows,
         )
         new_keys = set(inserted.scalars())
-        for entry in entries:
-            if entry.ledger_key in new_keys:
-                deltas[entry.organization_id] += entry.cost_nanos
+        # A usage row and its ledger row are always inserted together.
+        written = [entry for entry in entries if entry.ledger_key in new_keys]
     else:
         conn.execute(insert(UsageLog), usage_rows)
         conn.execute(insert(CreditTransaction), ledger_rows)
-        for entry in entries:
-            deltas[entry.organization_id] += entry.cost_nanos
+        written = entries
+    for entry in written:
+        deltas[entry.organization_id] += entry.cost_nanos
+    if written:
+        add_to_rollup(conn, written, insert)
     balances: dict[uuid.UUID, int] = {}
     for organization_id, cost in deltas.items():
         balances[organization_id] = conn.execute(
@@ -137,6 +140,42 @@ def write_batch(
             select(Organization.balance_nanos).where(Organization.id == organization_id)
         ).scalar_one()
     return balances
+
+
+ROLLUP_KEYS = ("organization_id", "hour", "api_key_id", "model_id")
+ROLLUP_SUMS = ("requests", "prompt_tokens", "completion_tokens", "cost_nanos")
+RollupGroup = tuple[uuid.UUID, datetime, uuid.UUID, int]  # as ROLLUP_KEYS
+
+
+def add_to_rollup(conn: Connection, entries: list[UsageEntry], insert: InsertFactory) -> None:
+    """Add the entries to `usage_hourly`, one upsert per (organisation, hour, key, model)."""
+    sums: dict[RollupGroup, list[int]] = {}
+    for entry in entries:
+        hour = entry.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        total = sums.setdefault(
+            (entry.organization_id, hour, entry.api_key_id, entry.model_id), [0, 0, 0, 0]
+        )
+        total[0] += 1
+        total[1] += entry.prompt_tokens
+        total[2] += entry.completion_tokens
+        total[3] += entry.cost_nanos
+    statement = insert(UsageHourly)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(ROLLUP_KEYS),
+        set_={
+            column: getattr(UsageHourly, column) + getattr(statement.excluded, column)
+            for column in ROLLUP_SUMS
+        },
+    )
+    # Sorted, so concurrent writers lock rows in the same order (no deadlock on PostgreSQL).
+    groups = sorted(sums, key=lambda g: (str(g[0]), g[1], str(g[2]), g[3]))
+    conn.execute(
+        statement,
+        [
+            dict(zip(ROLLUP_KEYS + ROLLUP_SUMS, (*group, *sums[group]), strict=True))
+            for group in groups
+        ],
+    )
 
 
 class UsageWriter:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gptapi.models.base import Base, UTCDateTime, new_uuid, utcnow
@@ -16,6 +16,7 @@ class ApiKey(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
+    # Who created it; the key stops working if that account is deactivated.
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     key_prefix: Mapped[str] = mapped_column(String(32), unique=True)
@@ -27,4 +28,8 @@ class ApiKey(Base):
     # NULL: the organisation's default; 0: unlimited.
     rpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Spend this key may run up per calendar month (UTC); NULL: no cap.
+    monthly_spend_cap_nanos: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # Model internal names this key may call; NULL: every model.
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

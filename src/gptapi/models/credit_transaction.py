@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gptapi.models.base import Base, UTCDateTime, utcnow
 
-KINDS = ("usage", "grant", "topup", "refund", "adjustment")
+KINDS = ("usage", "grant", "topup", "auto_refill", "refund", "adjustment")
 
 
 class CreditTransaction(Base):

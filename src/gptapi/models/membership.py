@@ -22,3 +22,5 @@ class Membership(Base):
     )
     role: Mapped[str] = mapped_column(String(20), default="owner")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the member last switched to this organisation; the latest is where the console opens.
+    selected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

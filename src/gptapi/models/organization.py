@@ -25,3 +25,5 @@ class Organization(Base):
     default_rpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     default_tpm_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Deleted by its owner: members and keys are gone, the books stay.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

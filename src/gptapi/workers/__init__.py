@@ -13,6 +13,10 @@ from gptapi.config import Settings
 from gptapi.console.mail import Mailer
 from gptapi.kit.clock import Clock
 from gptapi.kit.db import SessionMaker
+from gptapi.workers.auth_cleanup import auth_cleanup_loop
+from gptapi.workers.billing import billing_loop
+from gptapi.workers.status import status_loop
+from gptapi.workers.webhooks import webhook_loop
 
 if TYPE_CHECKING:
     from gptapi.app import Runtime
@@ -30,4 +34,4 @@ class WorkerContext:
 
 def worker_loops(ctx: WorkerContext) -> list[Coroutine[Any, Any, None]]:
     """Every background loop this process should run; each returns only when cancelled."""
-    return []
+    return [billing_loop(ctx), status_loop(ctx), webhook_loop(ctx), auth_cleanup_loop(ctx)]

@@ -128,6 +128,8 @@ class Billing:
         server: UpstreamServer | None,
     ) -> None:
         plan, context = admission.plan, admission.context
+        # `plan.model` is the catalog entry as it was when the request arrived: the price in
+        # force then, whatever changed while it ran.
         cost = plan.model.cost(prompt, completion)
         if cost > admission.hold.amount:
             log.warning(

@@ -82,17 +82,17 @@ def _model_object(model: CatalogModel) -> dict[str, Any]:
 
 async def list_models(request: Request) -> Response:
     serving = _serving(request)
-    await serving.authenticate(request)
-    data = [_model_object(m) for m in serving.catalog.all()]
+    context = await serving.authenticate(request)
+    data = [_model_object(m) for m in serving.catalog.all() if context.may_use(m.internal_name)]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
 
 
 async def retrieve_model(request: Request) -> Response:
     serving = _serving(request)
-    await serving.authenticate(request)
+    context = await serving.authenticate(request)
     model_id: str = request.path_params["model_id"]
     model = serving.catalog.get(model_id)
-    if model is None:
+    if model is None or not context.may_use(model_id):
         raise errors.model_not_found(model_id)
     return Response(orjson.dumps(_model_object(model)), media_type="application/json")
 

@@ -106,6 +106,10 @@ class OpenAIServing:
         model = self.catalog.get(model_name)
         if model is None:
             raise errors.model_not_found(model_name)
+        if not context.may_use(model_name):
+            raise errors.model_not_allowed(model_name)
+        if self.keys.cap_reached(context):
+            raise errors.key_spend_cap_reached()
         if model.kind != surface.kind:
             raise errors.invalid_request(
                 f"The model `{model_name}` does not support {surface.endpoint}.",
@@ -137,6 +141,7 @@ class OpenAIServing:
         except InsufficientCredit as exc:
             await self.limiter.refund(context.limiter_key, context.tpm_limit, tokens)
             raise insufficient(exc, plan, decision.headers) from None
+        self.keys.charge(context, hold)
         return Admission(plan, context, hold, decision.headers, request_id, started, tokens)
 
     # ---------------------------------------------------------------- forwarding

@@ -1,0 +1,549 @@
+-- GPT API schema for Supabase (PostgreSQL), generated from the Alembic migrations.
+-- Do not edit: regenerate with `gptapi admin supabase-sql > scripts/001_schema.sql`.
+-- Apply it before 002_auth_and_rls.sql. The alembic_version row lets `gptapi migrate`
+-- carry the database forward from here.
+
+BEGIN;
+
+CREATE TABLE alembic_version (
+    version_num VARCHAR(32) NOT NULL,
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+-- Running upgrade  -> 0001
+
+CREATE TABLE models (
+    id BIGSERIAL NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    internal_name VARCHAR(100) NOT NULL,
+    input_price_per_million_tokens BIGINT NOT NULL,
+    output_price_per_million_tokens BIGINT NOT NULL,
+    kind VARCHAR(20) NOT NULL,
+    description VARCHAR(500) NOT NULL,
+    active BOOLEAN NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_models PRIMARY KEY (id),
+    CONSTRAINT ck_models_input_price_nonnegative CHECK (input_price_per_million_tokens >= 0),
+    CONSTRAINT ck_models_output_price_nonnegative CHECK (output_price_per_million_tokens >= 0),
+    CONSTRAINT uq_models_internal_name UNIQUE (internal_name)
+);
+
+CREATE TABLE organizations (
+    id UUID NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    is_personal BOOLEAN NOT NULL,
+    is_active BOOLEAN NOT NULL,
+    balance_nanos BIGINT NOT NULL,
+    default_rpm_limit INTEGER,
+    default_tpm_limit INTEGER,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_organizations PRIMARY KEY (id)
+);
+
+CREATE TABLE servers (
+    id BIGSERIAL NOT NULL,
+    model_name VARCHAR(100) NOT NULL,
+    base_url VARCHAR(500) NOT NULL,
+    api_key VARCHAR(500),
+    state VARCHAR(20) NOT NULL,
+    source VARCHAR(20) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_servers PRIMARY KEY (id),
+    CONSTRAINT uq_servers_model_name_base_url UNIQUE (model_name, base_url)
+);
+
+CREATE INDEX ix_servers_model_name ON servers (model_name);
+
+CREATE TABLE users (
+    id UUID NOT NULL,
+    email VARCHAR(320) NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    password_hash VARCHAR(255),
+    is_admin BOOLEAN NOT NULL,
+    is_active BOOLEAN NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_users PRIMARY KEY (id),
+    CONSTRAINT uq_users_email UNIQUE (email)
+);
+
+CREATE TABLE api_keys (
+    id UUID NOT NULL,
+    organization_id UUID NOT NULL,
+    user_id UUID NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    key_prefix VARCHAR(32) NOT NULL,
+    key_hash VARCHAR(64) NOT NULL,
+    revoked BOOLEAN NOT NULL,
+    revoked_at TIMESTAMP WITH TIME ZONE,
+    expires_at TIMESTAMP WITH TIME ZONE,
+    last_used_at TIMESTAMP WITH TIME ZONE,
+    rpm_limit INTEGER,
+    tpm_limit INTEGER,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_api_keys PRIMARY KEY (id),
+    CONSTRAINT fk_api_keys_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE,
+    CONSTRAINT fk_api_keys_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT uq_api_keys_key_hash UNIQUE (key_hash),
+    CONSTRAINT uq_api_keys_key_prefix UNIQUE (key_prefix)
+);
+
+CREATE INDEX ix_api_keys_organization_id ON api_keys (organization_id);
+
+CREATE TABLE credit_transactions (
+    id BIGSERIAL NOT NULL,
+    organization_id UUID NOT NULL,
+    amount_nanos BIGINT NOT NULL,
+    kind VARCHAR(20) NOT NULL,
+    idempotency_key VARCHAR(200) NOT NULL,
+    description VARCHAR(500) NOT NULL,
+    created_by UUID,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_credit_transactions PRIMARY KEY (id),
+    CONSTRAINT fk_credit_transactions_created_by_users FOREIGN KEY(created_by) REFERENCES users (id),
+    CONSTRAINT fk_credit_transactions_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id),
+    CONSTRAINT uq_credit_transactions_idempotency_key UNIQUE (idempotency_key)
+);
+
+CREATE INDEX ix_credit_transactions_org_created ON credit_transactions (organization_id, created_at);
+
+CREATE TABLE memberships (
+    organization_id UUID NOT NULL,
+    user_id UUID NOT NULL,
+    role VARCHAR(20) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_memberships PRIMARY KEY (organization_id, user_id),
+    CONSTRAINT fk_memberships_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE,
+    CONSTRAINT fk_memberships_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_memberships_user_id ON memberships (user_id);
+
+CREATE TABLE usage_logs (
+    id BIGSERIAL NOT NULL,
+    request_id VARCHAR(64) NOT NULL,
+    organization_id UUID NOT NULL,
+    api_key_id UUID NOT NULL,
+    user_id UUID NOT NULL,
+    model_id BIGINT NOT NULL,
+    endpoint VARCHAR(40) NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_nanos BIGINT NOT NULL,
+    status INTEGER NOT NULL,
+    outcome VARCHAR(30) NOT NULL,
+    metered_by VARCHAR(20) NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    upstream VARCHAR(500) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_usage_logs PRIMARY KEY (id),
+    CONSTRAINT fk_usage_logs_api_key_id_api_keys FOREIGN KEY(api_key_id) REFERENCES api_keys (id),
+    CONSTRAINT fk_usage_logs_model_id_models FOREIGN KEY(model_id) REFERENCES models (id),
+    CONSTRAINT fk_usage_logs_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id),
+    CONSTRAINT fk_usage_logs_user_id_users FOREIGN KEY(user_id) REFERENCES users (id),
+    CONSTRAINT uq_usage_logs_request_id UNIQUE (request_id)
+);
+
+CREATE INDEX ix_usage_logs_key_created ON usage_logs (api_key_id, created_at);
+
+CREATE INDEX ix_usage_logs_org_created ON usage_logs (organization_id, created_at);
+
+INSERT INTO models (name, internal_name, input_price_per_million_tokens, output_price_per_million_tokens, kind, description, active, created_at) VALUES ('gpt-oss-20B', 'gpt-fast', 250, 500, 'chat', 'General purpose', true, now());
+
+INSERT INTO models (name, internal_name, input_price_per_million_tokens, output_price_per_million_tokens, kind, description, active, created_at) VALUES ('gpt-oss-120B', 'gpt-full', 500, 1000, 'chat', 'Advanced reasoning', true, now());
+
+INSERT INTO models (name, internal_name, input_price_per_million_tokens, output_price_per_million_tokens, kind, description, active, created_at) VALUES ('snowflake-arctic-embed2', 'embed', 50, 0, 'embedding', 'Embeddings', true, now());
+
+INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
+
+-- Running upgrade 0001 -> 0002
+
+CREATE TABLE audit_logs (
+    id BIGSERIAL NOT NULL,
+    actor_user_id UUID,
+    organization_id UUID,
+    action VARCHAR(80) NOT NULL,
+    target_type VARCHAR(40) NOT NULL,
+    target_id VARCHAR(64) NOT NULL,
+    data JSON NOT NULL,
+    ip VARCHAR(64) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_audit_logs PRIMARY KEY (id),
+    CONSTRAINT fk_audit_logs_actor_user_id_users FOREIGN KEY(actor_user_id) REFERENCES users (id) ON DELETE SET NULL,
+    CONSTRAINT fk_audit_logs_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_audit_logs_org_created ON audit_logs (organization_id, created_at);
+
+CREATE TABLE user_sessions (
+    id VARCHAR(64) NOT NULL,
+    user_id UUID NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    last_seen_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    expires_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    reauthenticated_at TIMESTAMP WITH TIME ZONE,
+    ip VARCHAR(64) NOT NULL,
+    user_agent VARCHAR(300) NOT NULL,
+    CONSTRAINT pk_user_sessions PRIMARY KEY (id),
+    CONSTRAINT fk_user_sessions_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_user_sessions_user_id ON user_sessions (user_id);
+
+ALTER TABLE users ADD COLUMN email_verified_at TIMESTAMP WITH TIME ZONE;
+
+UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
+
+-- Running upgrade 0002 -> 0003
+
+CREATE TABLE auth_attempts (
+    id BIGSERIAL NOT NULL,
+    bucket VARCHAR(64) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_auth_attempts PRIMARY KEY (id)
+);
+
+CREATE INDEX ix_auth_attempts_bucket_created ON auth_attempts (bucket, created_at);
+
+CREATE TABLE auth_tokens (
+    id VARCHAR(64) NOT NULL,
+    user_id UUID NOT NULL,
+    purpose VARCHAR(20) NOT NULL,
+    new_email VARCHAR(320) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    expires_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_auth_tokens PRIMARY KEY (id),
+    CONSTRAINT fk_auth_tokens_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_auth_tokens_expires_at ON auth_tokens (expires_at);
+
+CREATE INDEX ix_auth_tokens_user_id ON auth_tokens (user_id);
+
+CREATE TABLE recovery_codes (
+    id BIGSERIAL NOT NULL,
+    user_id UUID NOT NULL,
+    code_hash VARCHAR(64) NOT NULL,
+    CONSTRAINT pk_recovery_codes PRIMARY KEY (id),
+    CONSTRAINT fk_recovery_codes_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_recovery_codes_user_id ON recovery_codes (user_id);
+
+ALTER TABLE users ADD COLUMN password_changed_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE users ADD COLUMN totp_secret VARCHAR(255);
+
+ALTER TABLE users ADD COLUMN totp_enabled_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
+
+UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';
+
+-- Running upgrade 0003 -> 0004
+
+CREATE TABLE oauth_identities (
+    id BIGSERIAL NOT NULL,
+    provider VARCHAR(20) NOT NULL,
+    provider_user_id VARCHAR(255) NOT NULL,
+    user_id UUID NOT NULL,
+    email VARCHAR(320) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_oauth_identities PRIMARY KEY (id),
+    CONSTRAINT fk_oauth_identities_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT uq_oauth_identities_provider_provider_user_id UNIQUE (provider, provider_user_id)
+);
+
+CREATE INDEX ix_oauth_identities_user_id ON oauth_identities (user_id);
+
+UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
+
+-- Running upgrade 0004 -> 0005
+
+CREATE TABLE invitations (
+    id UUID NOT NULL,
+    organization_id UUID NOT NULL,
+    email VARCHAR(320) NOT NULL,
+    role VARCHAR(20) NOT NULL,
+    token_hash VARCHAR(64) NOT NULL,
+    invited_by UUID,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    expires_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    accepted_at TIMESTAMP WITH TIME ZONE,
+    CONSTRAINT pk_invitations PRIMARY KEY (id),
+    CONSTRAINT fk_invitations_invited_by_users FOREIGN KEY(invited_by) REFERENCES users (id) ON DELETE SET NULL,
+    CONSTRAINT fk_invitations_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE,
+    CONSTRAINT uq_invitations_token_hash UNIQUE (token_hash)
+);
+
+CREATE INDEX ix_invitations_org_email ON invitations (organization_id, email);
+
+ALTER TABLE api_keys ADD COLUMN monthly_spend_cap_nanos BIGINT;
+
+ALTER TABLE api_keys ADD COLUMN allowed_models JSON;
+
+ALTER TABLE organizations ADD COLUMN deleted_at TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE memberships ADD COLUMN selected_at TIMESTAMP WITH TIME ZONE;
+
+UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
+
+-- Running upgrade 0005 -> 0006
+
+CREATE TABLE model_prices (
+    id BIGSERIAL NOT NULL,
+    model_id BIGINT NOT NULL,
+    input_price_per_million_tokens BIGINT NOT NULL,
+    output_price_per_million_tokens BIGINT NOT NULL,
+    effective_from TIMESTAMP WITH TIME ZONE NOT NULL,
+    created_by UUID,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_model_prices PRIMARY KEY (id),
+    CONSTRAINT ck_model_prices_input_price_nonnegative CHECK (input_price_per_million_tokens >= 0),
+    CONSTRAINT ck_model_prices_output_price_nonnegative CHECK (output_price_per_million_tokens >= 0),
+    CONSTRAINT fk_model_prices_created_by_users FOREIGN KEY(created_by) REFERENCES users (id) ON DELETE SET NULL,
+    CONSTRAINT fk_model_prices_model_id_models FOREIGN KEY(model_id) REFERENCES models (id) ON DELETE CASCADE,
+    CONSTRAINT uq_model_prices_model_id_effective_from UNIQUE (model_id, effective_from)
+);
+
+CREATE TABLE usage_hourly (
+    organization_id UUID NOT NULL,
+    hour TIMESTAMP WITH TIME ZONE NOT NULL,
+    api_key_id UUID NOT NULL,
+    model_id BIGINT NOT NULL,
+    requests BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cost_nanos BIGINT NOT NULL,
+    CONSTRAINT pk_usage_hourly PRIMARY KEY (organization_id, hour, api_key_id, model_id),
+    CONSTRAINT fk_usage_hourly_api_key_id_api_keys FOREIGN KEY(api_key_id) REFERENCES api_keys (id),
+    CONSTRAINT fk_usage_hourly_model_id_models FOREIGN KEY(model_id) REFERENCES models (id),
+    CONSTRAINT fk_usage_hourly_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id)
+);
+
+INSERT INTO usage_hourly (organization_id, hour, api_key_id, model_id, requests, prompt_tokens, completion_tokens, cost_nanos) SELECT organization_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', api_key_id, model_id, count(*), sum(prompt_tokens), sum(completion_tokens), sum(cost_nanos) FROM usage_logs GROUP BY organization_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', api_key_id, model_id;
+
+UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
+
+-- Running upgrade 0006 -> 0007
+
+CREATE TABLE webhook_endpoints (
+    id UUID NOT NULL,
+    organization_id UUID NOT NULL,
+    url VARCHAR(2000) NOT NULL,
+    description VARCHAR(500) NOT NULL,
+    event_types JSON NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    disabled_reason VARCHAR(40) NOT NULL,
+    secret VARCHAR(300) NOT NULL,
+    previous_secret VARCHAR(300),
+    previous_secret_expires_at TIMESTAMP WITH TIME ZONE,
+    failing_since TIMESTAMP WITH TIME ZONE,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_webhook_endpoints PRIMARY KEY (id),
+    CONSTRAINT fk_webhook_endpoints_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_endpoints_organization_id ON webhook_endpoints (organization_id);
+
+CREATE TABLE webhook_events (
+    id UUID NOT NULL,
+    organization_id UUID,
+    event_type VARCHAR(80) NOT NULL,
+    data JSON NOT NULL,
+    dedupe_key VARCHAR(200),
+    fanned_out BOOLEAN NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_webhook_events PRIMARY KEY (id),
+    CONSTRAINT fk_webhook_events_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id) ON DELETE CASCADE,
+    CONSTRAINT uq_webhook_events_dedupe_key UNIQUE (dedupe_key)
+);
+
+CREATE INDEX ix_webhook_events_pending ON webhook_events (fanned_out, created_at);
+
+CREATE INDEX ix_webhook_events_org_created ON webhook_events (organization_id, created_at);
+
+CREATE TABLE webhook_deliveries (
+    id UUID NOT NULL,
+    endpoint_id UUID NOT NULL,
+    event_id UUID NOT NULL,
+    status VARCHAR(20) NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at TIMESTAMP WITH TIME ZONE,
+    lease_owner VARCHAR(64),
+    lease_expires_at TIMESTAMP WITH TIME ZONE,
+    last_response_status INTEGER,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_webhook_deliveries PRIMARY KEY (id),
+    CONSTRAINT fk_webhook_deliveries_endpoint_id_webhook_endpoints FOREIGN KEY(endpoint_id) REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    CONSTRAINT fk_webhook_deliveries_event_id_webhook_events FOREIGN KEY(event_id) REFERENCES webhook_events (id) ON DELETE CASCADE,
+    CONSTRAINT uq_webhook_deliveries_endpoint_id_event_id UNIQUE (endpoint_id, event_id)
+);
+
+CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+
+CREATE INDEX ix_webhook_deliveries_endpoint_created ON webhook_deliveries (endpoint_id, created_at);
+
+CREATE INDEX ix_webhook_deliveries_event_id ON webhook_deliveries (event_id);
+
+CREATE TABLE webhook_attempts (
+    id BIGSERIAL NOT NULL,
+    delivery_id UUID NOT NULL,
+    attempt INTEGER NOT NULL,
+    url VARCHAR(2000) NOT NULL,
+    request_headers JSON NOT NULL,
+    response_status INTEGER,
+    response_body TEXT NOT NULL,
+    error VARCHAR(500) NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_webhook_attempts PRIMARY KEY (id),
+    CONSTRAINT fk_webhook_attempts_delivery_id_webhook_deliveries FOREIGN KEY(delivery_id) REFERENCES webhook_deliveries (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_webhook_attempts_delivery_id ON webhook_attempts (delivery_id);
+
+CREATE TABLE webhook_cursors (
+    name VARCHAR(40) NOT NULL,
+    position BIGINT NOT NULL,
+    CONSTRAINT pk_webhook_cursors PRIMARY KEY (name)
+);
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
+
+-- Running upgrade 0007 -> 0008
+
+CREATE TABLE services (
+    id SERIAL NOT NULL,
+    key VARCHAR(120) NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    description VARCHAR(500),
+    status VARCHAR(30) NOT NULL,
+    latency_ms INTEGER,
+    details JSON NOT NULL,
+    position INTEGER NOT NULL,
+    active BOOLEAN NOT NULL,
+    last_updated TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_services PRIMARY KEY (id),
+    CONSTRAINT ck_services_status_known CHECK (status IN ('operational', 'degraded_performance', 'partial_outage', 'major_outage')),
+    CONSTRAINT uq_services_key UNIQUE (key)
+);
+
+CREATE TABLE incidents (
+    id BIGSERIAL NOT NULL,
+    title VARCHAR(200) NOT NULL,
+    status VARCHAR(20) NOT NULL,
+    severity VARCHAR(20) NOT NULL,
+    service_id INTEGER,
+    automatic BOOLEAN NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    resolved_at TIMESTAMP WITH TIME ZONE,
+    CONSTRAINT pk_incidents PRIMARY KEY (id),
+    CONSTRAINT ck_incidents_severity_known CHECK (severity IN ('critical', 'high', 'medium', 'low')),
+    CONSTRAINT ck_incidents_status_known CHECK (status IN ('investigating', 'identified', 'monitoring', 'resolved')),
+    CONSTRAINT fk_incidents_service_id_services FOREIGN KEY(service_id) REFERENCES services (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_incidents_created_at ON incidents (created_at);
+
+CREATE INDEX ix_incidents_service_status ON incidents (service_id, status);
+
+CREATE TABLE service_latency_samples (
+    service_id INTEGER NOT NULL,
+    bucket BIGINT NOT NULL,
+    latency_ms_sum BIGINT NOT NULL,
+    samples INTEGER NOT NULL,
+    CONSTRAINT pk_service_latency_samples PRIMARY KEY (service_id, bucket),
+    CONSTRAINT fk_service_latency_samples_service_id_services FOREIGN KEY(service_id) REFERENCES services (id) ON DELETE CASCADE
+);
+
+CREATE TABLE service_uptime_daily (
+    service_id INTEGER NOT NULL,
+    day DATE NOT NULL,
+    checks_total INTEGER NOT NULL,
+    checks_operational INTEGER NOT NULL,
+    checks_degraded INTEGER NOT NULL,
+    checks_partial INTEGER NOT NULL,
+    checks_major INTEGER NOT NULL,
+    latency_ms_sum BIGINT NOT NULL,
+    latency_samples INTEGER NOT NULL,
+    latency_ms_max INTEGER NOT NULL,
+    CONSTRAINT pk_service_uptime_daily PRIMARY KEY (service_id, day),
+    CONSTRAINT fk_service_uptime_daily_service_id_services FOREIGN KEY(service_id) REFERENCES services (id) ON DELETE CASCADE
+);
+
+CREATE TABLE incident_updates (
+    id BIGSERIAL NOT NULL,
+    incident_id BIGINT NOT NULL,
+    description VARCHAR(5000) NOT NULL,
+    status_at_update VARCHAR(20) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_incident_updates PRIMARY KEY (id),
+    CONSTRAINT ck_incident_updates_status_known CHECK (status_at_update IN ('investigating', 'identified', 'monitoring', 'resolved')),
+    CONSTRAINT fk_incident_updates_incident_id_incidents FOREIGN KEY(incident_id) REFERENCES incidents (id) ON DELETE CASCADE
+);
+
+CREATE INDEX ix_incident_updates_incident_id ON incident_updates (incident_id);
+
+UPDATE alembic_version SET version_num='0008' WHERE alembic_version.version_num = '0007';
+
+-- Running upgrade 0008 -> 0009
+
+CREATE TABLE stripe_events (
+    id VARCHAR(255) NOT NULL,
+    type VARCHAR(100) NOT NULL,
+    processed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_stripe_events PRIMARY KEY (id)
+);
+
+CREATE TABLE billing_accounts (
+    organization_id UUID NOT NULL,
+    stripe_customer_id VARCHAR(100),
+    payment_method_id VARCHAR(100),
+    payment_method_label VARCHAR(100) NOT NULL,
+    consent_at TIMESTAMP WITH TIME ZONE,
+    consent_by UUID,
+    auto_refill_enabled BOOLEAN NOT NULL,
+    auto_refill_threshold_nanos BIGINT NOT NULL,
+    auto_refill_amount_nanos BIGINT NOT NULL,
+    auto_refill_monthly_cap_nanos BIGINT,
+    auto_refill_disabled_reason VARCHAR(300) NOT NULL,
+    refill_started_at TIMESTAMP WITH TIME ZONE,
+    refill_seq INTEGER NOT NULL,
+    low_balance_threshold_nanos BIGINT,
+    balance_state VARCHAR(20) NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_billing_accounts PRIMARY KEY (organization_id),
+    CONSTRAINT fk_billing_accounts_consent_by_users FOREIGN KEY(consent_by) REFERENCES users (id),
+    CONSTRAINT fk_billing_accounts_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id),
+    CONSTRAINT uq_billing_accounts_stripe_customer_id UNIQUE (stripe_customer_id)
+);
+
+CREATE TABLE stripe_payments (
+    id BIGSERIAL NOT NULL,
+    organization_id UUID NOT NULL,
+    kind VARCHAR(20) NOT NULL,
+    checkout_session_id VARCHAR(255),
+    payment_intent_id VARCHAR(255),
+    amount_cents BIGINT NOT NULL,
+    status VARCHAR(20) NOT NULL,
+    refunded_cents BIGINT NOT NULL,
+    receipt_url VARCHAR(1000) NOT NULL,
+    failure_message VARCHAR(500) NOT NULL,
+    created_by UUID,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_stripe_payments PRIMARY KEY (id),
+    CONSTRAINT fk_stripe_payments_created_by_users FOREIGN KEY(created_by) REFERENCES users (id),
+    CONSTRAINT fk_stripe_payments_organization_id_organizations FOREIGN KEY(organization_id) REFERENCES organizations (id),
+    CONSTRAINT uq_stripe_payments_checkout_session_id UNIQUE (checkout_session_id),
+    CONSTRAINT uq_stripe_payments_payment_intent_id UNIQUE (payment_intent_id)
+);
+
+CREATE INDEX ix_stripe_payments_org_created ON stripe_payments (organization_id, created_at);
+
+UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0008';
+
+COMMIT;

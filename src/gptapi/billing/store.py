@@ -1,0 +1,43 @@
+"""Queries shared by the billing worker, the Stripe webhook and the console."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gptapi.models import BillingAccount, Membership, User
+
+
+def upsert_insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    return sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+
+
+async def billing_account(session: AsyncSession, organization_id: uuid.UUID) -> BillingAccount:
+    """The organisation's billing row, created on first use (safe against a concurrent one)."""
+    insert = upsert_insert(session)
+    await session.execute(
+        insert(BillingAccount)
+        .values(organization_id=organization_id)
+        .on_conflict_do_nothing(index_elements=["organization_id"])
+    )
+    account = await session.get(BillingAccount, organization_id, populate_existing=True)
+    assert account is not None
+    return account
+
+
+async def owner_emails(session: AsyncSession, organization_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.organization_id == organization_id,
+            Membership.role == "owner",
+            User.is_active.is_(True),
+        )
+    )
+    return list(rows)

@@ -1,0 +1,76 @@
+"""What the account services need from a request, gathered once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gptapi.config import Settings
+from gptapi.console import audit
+from gptapi.console.auth import throttle
+from gptapi.console.auth.outbox import RequestOutbox
+from gptapi.console.auth.sessions import client_ip
+from gptapi.console.deps import DbSession, State
+from gptapi.models import User
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    db: AsyncSession
+    settings: Settings
+    secret_key: bytes
+    outbox: RequestOutbox
+    ip: str
+    now: datetime
+
+    async def active_user(self, email: str) -> User | None:
+        return await self.db.scalar(
+            select(User).where(User.email == normalize_email(email), User.is_active.is_(True))
+        )
+
+    async def may_mail(self, to: str) -> bool:
+        """Whether another mail may go to this address now, so nobody can flood a mailbox
+        through us; over the limit the request is answered the same way, just not mailed."""
+        if await throttle.retry_after(self.db, throttle.MAILS, to, self.now) is not None:
+            return False
+        await throttle.note(self.db, [(throttle.MAILS, to)], self.now)
+        return True
+
+    def audit(self, action: str, user: User) -> None:
+        audit.record(
+            self.db,
+            action=action,
+            actor_user_id=user.id,
+            target_type="user",
+            target_id=user.id,
+            ip=self.ip,
+        )
+
+    def guess_limits(self, email: str) -> list[tuple[throttle.Limit, str]]:
+        """The buckets a wrong password, code or token for this account counts against."""
+        return [(throttle.ACCOUNT_FAILURES, email), (throttle.ADDRESS_FAILURES, self.ip)]
+
+    async def fail(self, checks: list[tuple[throttle.Limit, str]]) -> None:
+        """Count a failed attempt and keep the count although the request then fails."""
+        await throttle.note(self.db, checks, self.now)
+        await self.db.commit()
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def auth_context(
+    request: Request, db: DbSession, state: State, outbox: RequestOutbox
+) -> AuthContext:
+    return AuthContext(
+        db, state.settings, state.secret_key, outbox, client_ip(request), state.clock.now()
+    )
+
+
+Auth = Annotated[AuthContext, Depends(auth_context)]

@@ -1,0 +1,1 @@
+"""Sign-in with Google, GitHub, Facebook and Indeed (authorization code + PKCE)."""

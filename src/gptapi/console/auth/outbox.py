@@ -1,0 +1,28 @@
+"""Mail queued by a request leaves after its transaction commits (BackgroundTasks run once
+the response is out), so a failed request never sends anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Depends
+
+from gptapi.console.deps import State
+from gptapi.console.mail import Mail, Mailer
+
+
+@dataclass(frozen=True)
+class Outbox:
+    background: BackgroundTasks
+    mailer: Mailer
+
+    def send(self, mail: Mail) -> None:
+        self.background.add_task(self.mailer.send, mail)
+
+
+def outbox(background: BackgroundTasks, state: State) -> Outbox:
+    return Outbox(background, state.mailer)
+
+
+RequestOutbox = Annotated[Outbox, Depends(outbox)]

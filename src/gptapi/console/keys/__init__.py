@@ -1,0 +1,1 @@
+"""API keys of an organisation: created, limited, revoked from the console."""

@@ -1,0 +1,217 @@
+"""Models and their price schedules.
+
+A price change is a new `model_prices` row from its `effective_from` on. Usage records keep
+the cost computed when each request arrived, so a change never re-prices past usage; a
+change cannot start in the past either (beyond a small allowance for clock skew, and then it
+starts now), so the schedule stays a true record of what applied when.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gptapi.console import audit
+from gptapi.console.deps import Viewer
+from gptapi.console.errors import bad_request, conflict, not_found
+from gptapi.console.operator.schemas import (
+    ModelCreate,
+    ModelOut,
+    ModelUpdate,
+    PriceChange,
+    PriceOut,
+)
+from gptapi.kit.money import dollars_to_millis, millis_to_decimal
+from gptapi.models import Model, ModelPrice
+
+PAST_ALLOWANCE = timedelta(minutes=1)
+FURTHEST_AHEAD = timedelta(days=3650)
+
+
+def _price(
+    price_id: int | None, input_millis: int, output_millis: int, effective_from: datetime | None
+) -> PriceOut:
+    return PriceOut(
+        id=price_id,
+        input_usd_per_million=f"{millis_to_decimal(input_millis):.3f}",
+        output_usd_per_million=f"{millis_to_decimal(output_millis):.3f}",
+        input_nanos_per_token=input_millis,
+        output_nanos_per_token=output_millis,
+        effective_from=effective_from,
+    )
+
+
+def model_out(model: Model, prices: list[ModelPrice], now: datetime) -> ModelOut:
+    """`prices` sorted by effective_from."""
+    history = [
+        _price(
+            None, model.input_price_per_million_tokens, model.output_price_per_million_tokens, None
+        )
+    ]
+    scheduled: list[PriceOut] = []
+    for row in prices:
+        price = _price(
+            row.id,
+            row.input_price_per_million_tokens,
+            row.output_price_per_million_tokens,
+            row.effective_from,
+        )
+        (history if row.effective_from <= now else scheduled).append(price)
+    return ModelOut(
+        id=model.id,
+        name=model.name,
+        internal_name=model.internal_name,
+        kind=model.kind,
+        description=model.description,
+        active=model.active,
+        created_at=model.created_at,
+        price=history[-1],
+        scheduled=scheduled,
+        history=history,
+    )
+
+
+async def _schedules(db: AsyncSession, model_ids: list[int]) -> dict[int, list[ModelPrice]]:
+    rows = await db.scalars(
+        select(ModelPrice)
+        .where(ModelPrice.model_id.in_(model_ids))
+        .order_by(ModelPrice.model_id, ModelPrice.effective_from)
+    )
+    schedules: dict[int, list[ModelPrice]] = defaultdict(list)
+    for row in rows:
+        schedules[row.model_id].append(row)
+    return schedules
+
+
+async def list_models(db: AsyncSession, now: datetime) -> list[ModelOut]:
+    models = list((await db.scalars(select(Model).order_by(Model.id))).all())
+    schedules = await _schedules(db, [m.id for m in models])
+    return [model_out(m, schedules.get(m.id, []), now) for m in models]
+
+
+async def describe(db: AsyncSession, model: Model, now: datetime) -> ModelOut:
+    schedules = await _schedules(db, [model.id])
+    return model_out(model, schedules.get(model.id, []), now)
+
+
+async def find_model(db: AsyncSession, model_id: int) -> Model:
+    model = await db.get(Model, model_id)
+    if model is None:
+        raise not_found("model")
+    return model
+
+
+async def create_model(db: AsyncSession, body: ModelCreate, admin: Viewer) -> Model:
+    model = Model(
+        name=body.name,
+        internal_name=body.internal_name,
+        kind=body.kind,
+        description=body.description,
+        active=body.active,
+        input_price_per_million_tokens=dollars_to_millis(body.input),
+        output_price_per_million_tokens=dollars_to_millis(body.output),
+    )
+    db.add(model)
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise conflict(
+            f"A model named {body.internal_name!r} exists.", code="model_exists"
+        ) from None
+    _record(db, admin, "model.create", model, body.model_dump(mode="json"))
+    return model
+
+
+async def update_model(db: AsyncSession, model_id: int, body: ModelUpdate, admin: Viewer) -> Model:
+    model = await find_model(db, model_id)
+    changes = body.model_dump(exclude_none=True)
+    for field, value in changes.items():
+        setattr(model, field, value)
+    _record(db, admin, "model.update", model, changes)
+    return model
+
+
+async def schedule_price(
+    db: AsyncSession, model_id: int, body: PriceChange, admin: Viewer, now: datetime
+) -> Model:
+    model = await find_model(db, model_id)
+    effective_from = body.effective_from or now
+    if effective_from < now - PAST_ALLOWANCE:
+        raise bad_request(
+            "A price cannot start in the past: usage already billed keeps its price.",
+            param="effective_from",
+            code="price_in_past",
+        )
+    if effective_from > now + FURTHEST_AHEAD:
+        raise bad_request(
+            "A price can be scheduled at most ten years ahead.", param="effective_from"
+        )
+    effective_from = max(effective_from, now)
+    db.add(
+        ModelPrice(
+            model_id=model.id,
+            input_price_per_million_tokens=dollars_to_millis(body.input),
+            output_price_per_million_tokens=dollars_to_millis(body.output),
+            effective_from=effective_from,
+            created_by=admin.user.id,
+        )
+    )
+    try:
+        await db.flush()
+    except IntegrityError:
+        raise conflict(
+            "This model already has a price starting then.", code="price_exists"
+        ) from None
+    _record(
+        db,
+        admin,
+        "model.price_change",
+        model,
+        {
+            "input_usd_per_million": str(body.input),
+            "output_usd_per_million": str(body.output),
+            "effective_from": effective_from.isoformat(),
+        },
+    )
+    return model
+
+
+async def cancel_price(
+    db: AsyncSession, model_id: int, price_id: int, admin: Viewer, now: datetime
+) -> Model:
+    """Withdraw a change not yet in force; one in force is history and stays."""
+    model = await find_model(db, model_id)
+    price = await db.get(ModelPrice, price_id)
+    if price is None or price.model_id != model.id:
+        raise not_found("price")
+    if price.effective_from <= now:
+        raise conflict(
+            "This price is already in force; schedule a new one instead.", code="price_in_force"
+        )
+    await db.delete(price)
+    _record(
+        db,
+        admin,
+        "model.price_cancel",
+        model,
+        {"price_id": price.id, "effective_from": price.effective_from.isoformat()},
+    )
+    return model
+
+
+def _record(
+    db: AsyncSession, admin: Viewer, action: str, model: Model, data: dict[str, object]
+) -> None:
+    audit.record(
+        db,
+        action=action,
+        actor_user_id=admin.user.id,
+        target_type="model",
+        target_id=model.id,
+        data=data,
+        ip=admin.ip,
+    )

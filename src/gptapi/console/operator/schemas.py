@@ -1,0 +1,161 @@
+"""Request and response bodies of the operator API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, HttpUrl
+
+from gptapi.console.fields import UsdAmount
+
+# USD per 1M tokens; stored as milli-dollars, so three decimal places at most.
+PricePerMillion = Annotated[Decimal, UsdAmount(integer_digits=3, places=3)]
+ModelKind = Literal["chat", "embedding"]
+GrantAmount = Annotated[Decimal, UsdAmount(integer_digits=6, places=9, signed=True)]
+
+
+class PriceOut(BaseModel):
+    id: int | None = Field(description="null for the price the model was created with")
+    input_usd_per_million: str
+    output_usd_per_million: str
+    input_nanos_per_token: int
+    output_nanos_per_token: int
+    effective_from: datetime | None = Field(
+        description="When this price took or takes effect; null for the price the model was "
+        "created with."
+    )
+
+
+class ModelOut(BaseModel):
+    id: int
+    name: str
+    internal_name: str
+    kind: str
+    description: str
+    active: bool
+    created_at: datetime
+    price: PriceOut = Field(description="The price in force now.")
+    scheduled: list[PriceOut] = Field(description="Changes still to come, soonest first.")
+    history: list[PriceOut] = Field(description="Every past price, oldest first.")
+
+
+class ModelCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    internal_name: str = Field(
+        min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+    )
+    kind: ModelKind = "chat"
+    description: str = Field(default="", max_length=500)
+    input: PricePerMillion
+    output: PricePerMillion
+    active: bool = True
+
+
+class ModelUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=500)
+    active: bool | None = None
+
+
+class PriceChange(BaseModel):
+    input: PricePerMillion
+    output: PricePerMillion
+    effective_from: AwareDatetime | None = Field(
+        default=None, description="Now when absent; never earlier than a minute ago."
+    )
+
+
+class ServerHealth(BaseModel):
+    healthy: bool
+    in_flight: int
+    slots: int
+    n_ctx: int | None
+    consecutive_failures: int
+    last_error: str
+
+
+class ServerOut(BaseModel):
+    id: int
+    model: str
+    base_url: str
+    state: str
+    source: str
+    created_at: datetime
+    health: ServerHealth | None = Field(
+        description="This process's live view; null until the gateway has synced the server."
+    )
+
+
+class ServerCreate(BaseModel):
+    model: str = Field(min_length=1, max_length=100)
+    base_url: HttpUrl
+    api_key: str | None = Field(default=None, max_length=500)
+
+
+class ServerUpdate(BaseModel):
+    state: Literal["active", "draining"]
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    name: str
+    is_admin: bool
+    is_active: bool
+    email_verified: bool
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    data: list[UserOut]
+    next_cursor: str | None
+
+
+class OrganizationOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    is_personal: bool
+    is_active: bool
+    balance_nanos: int
+    balance_usd: str
+    created_at: datetime
+
+
+class OrganizationPage(BaseModel):
+    data: list[OrganizationOut]
+    next_cursor: str | None
+
+
+class CreditGrant(BaseModel):
+    amount_usd: GrantAmount = Field(description="May be < 0 to correct a balance.")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CreditGrantOut(BaseModel):
+    applied: bool = Field(description="False when this Idempotency-Key was already applied.")
+    idempotency_key: str
+    amount_nanos: int
+    amount_usd: str
+    balance_nanos: int
+    balance_usd: str
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    action: str
+    actor_user_id: uuid.UUID | None
+    actor_email: str | None
+    organization_id: uuid.UUID | None
+    target_type: str
+    target_id: str
+    data: dict[str, Any]
+    ip: str
+    created_at: datetime
+
+
+class AuditPage(BaseModel):
+    data: list[AuditEntryOut]
+    next_cursor: str | None

@@ -1,0 +1,1 @@
+"""The public status page: live service and server health, incidents, uptime history."""

@@ -1,0 +1,260 @@
+"""Usage reports. Whole hours come from the hourly rollup; only the parts of a range that
+start or end off the hour (under an hour each) are summed from request rows, so a report
+costs the same whether the organisation made a thousand requests or ten million."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gptapi.console.errors import bad_request
+from gptapi.console.usage import queries
+from gptapi.console.usage.money import usd
+from gptapi.console.usage.queries import GroupColumn, LogFilter, SumRow
+from gptapi.console.usage.schemas import (
+    Breakdown,
+    Bucket,
+    Granularity,
+    GroupBy,
+    GroupTotals,
+    RequestKey,
+    RequestPage,
+    RequestRecord,
+    Summary,
+    Timeseries,
+    Totals,
+)
+from gptapi.kit import cursor as keyset
+from gptapi.kit.cursor import EARLIEST, LATEST
+from gptapi.models import UsageLog
+
+HOUR = timedelta(hours=1)
+STEPS: dict[Granularity, timedelta] = {"hour": HOUR, "day": timedelta(days=1)}
+MAX_BUCKETS = 1000  # 41 days by the hour, 2.7 years by the day
+GROUP_COLUMNS: dict[GroupBy, GroupColumn] = {"model": "model_id", "key": "api_key_id"}
+
+
+def check_moment(moment: datetime, param: str) -> None:
+    if not EARLIEST <= moment < LATEST:
+        raise bad_request(
+            f"{param} must be between {EARLIEST.year} and {LATEST.year}.",
+            param=param,
+            code="invalid_range",
+        )
+
+
+def check_range(start: datetime, end: datetime) -> None:
+    check_moment(start, "start")
+    check_moment(end, "end")
+    if end <= start:
+        raise bad_request("end must be after start.", param="end", code="invalid_range")
+
+
+def floor_to(moment: datetime, step: timedelta) -> datetime:
+    moment = moment.astimezone(UTC)
+    if step == HOUR:
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def ceil_to(moment: datetime, step: timedelta) -> datetime:
+    floor = floor_to(moment, step)
+    return floor if floor == moment else floor + step
+
+
+async def sums(
+    db: AsyncSession,
+    organization_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    group: GroupColumn | None = None,
+) -> list[SumRow]:
+    """Exact sums over [start, end), per group: rollup for whole hours, rows for the rest."""
+    whole_start, whole_end = ceil_to(start, HOUR), floor_to(end, HOUR)
+    if whole_start >= whole_end:
+        return await queries.log_sums(db, organization_id, start, end, group=group)
+    parts = await queries.rollup_sums(db, organization_id, whole_start, whole_end, group=group)
+    for edge_start, edge_end in ((start, whole_start), (whole_end, end)):
+        if edge_start < edge_end:
+            parts += await queries.log_sums(db, organization_id, edge_start, edge_end, group=group)
+    return _merge(parts)
+
+
+def _merge(rows: Iterable[SumRow]) -> list[SumRow]:
+    merged: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for row in rows:
+        total = merged[row.group]
+        total[0] += row.requests
+        total[1] += row.prompt_tokens
+        total[2] += row.completion_tokens
+        total[3] += row.cost_nanos
+    return [SumRow(None, group, *total) for group, total in merged.items()]
+
+
+def _totals(row: SumRow | None) -> Totals:
+    if row is None:
+        return Totals()
+    return Totals.of(row.requests, row.prompt_tokens, row.completion_tokens, row.cost_nanos)
+
+
+async def summary(
+    db: AsyncSession, organization_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+) -> Summary:
+    check_range(start, end)
+    rows = await sums(db, organization_id, start, end)
+    month_start = floor_to(now, timedelta(days=1)).replace(day=1)
+    month = await sums(db, organization_id, month_start, now) if now > month_start else []
+    month_cost = month[0].cost_nanos if month else 0
+    return Summary(
+        start=start,
+        end=end,
+        month_to_date_cost_nanos=month_cost,
+        month_to_date_cost_usd=usd(month_cost),
+        **_totals(rows[0] if rows else None).model_dump(),
+    )
+
+
+Labels = dict[Any, tuple[str, str | None]]  # group id → (name, key prefix)
+
+
+async def _labels(
+    db: AsyncSession, organization_id: uuid.UUID, by: GroupBy, rows: Iterable[SumRow]
+) -> Labels:
+    ids = {row.group for row in rows}
+    if by == "model":
+        return {i: (name, None) for i, name in (await queries.model_names(db, ids)).items()}
+    keys = await queries.key_names(db, organization_id, ids)
+    return {i: (name, prefix) for i, (name, prefix) in keys.items()}
+
+
+def _labelled(rows: list[SumRow], labels: Labels) -> list[GroupTotals]:
+    """Each group's totals with its name, the costliest first."""
+    groups = []
+    for row in rows:
+        name, prefix = labels.get(row.group, ("", None))
+        groups.append(GroupTotals(id=str(row.group), name=name, key_prefix=prefix, **_dump(row)))
+    groups.sort(key=lambda g: (-g.cost_nanos, -g.requests, g.name))
+    return groups
+
+
+def _dump(row: SumRow) -> dict[str, Any]:
+    return _totals(row).model_dump()
+
+
+async def breakdown(
+    db: AsyncSession, organization_id: uuid.UUID, start: datetime, end: datetime, by: GroupBy
+) -> Breakdown:
+    check_range(start, end)
+    rows = await sums(db, organization_id, start, end, GROUP_COLUMNS[by])
+    groups = _labelled(rows, await _labels(db, organization_id, by, rows))
+    return Breakdown(start=start, end=end, by=by, groups=groups)
+
+
+async def timeseries(
+    db: AsyncSession,
+    organization_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    granularity: Granularity,
+    group_by: GroupBy | None,
+) -> Timeseries:
+    """Whole buckets covering [start, end), empty ones included, so charts have no gaps."""
+    check_range(start, end)
+    step = STEPS[granularity]
+    first, stop = floor_to(start, step), ceil_to(end, step)
+    count = (stop - first) // step
+    if count > MAX_BUCKETS:
+        raise bad_request(
+            f"That is {count} {granularity}s; ask for at most {MAX_BUCKETS} buckets "
+            "(a shorter range or a coarser granularity).",
+            param="granularity",
+            code="too_many_buckets",
+        )
+    group = GROUP_COLUMNS[group_by] if group_by else None
+    rows = await queries.rollup_sums(
+        db, organization_id, first, stop, group=group, bucket=granularity
+    )
+    per_bucket: dict[datetime | None, list[SumRow]] = defaultdict(list)
+    for row in rows:
+        per_bucket[row.bucket].append(row)
+    labels = await _labels(db, organization_id, group_by, rows) if group_by else {}
+    buckets: list[Bucket] = []
+    for index in range(count):
+        bucket_start = first + index * step
+        members = _merge(per_bucket.get(bucket_start, []))
+        total = _merge(SumRow(None, None, *_figures(m)) for m in members)
+        groups = _labelled(members, labels) if group_by else []
+        buckets.append(
+            Bucket(
+                start=bucket_start,
+                groups=groups,
+                **_totals(total[0] if total else None).model_dump(),
+            )
+        )
+    return Timeseries(
+        start=first, end=stop, granularity=granularity, group_by=group_by, buckets=buckets
+    )
+
+
+def _figures(row: SumRow) -> tuple[int, int, int, int]:
+    return row.requests, row.prompt_tokens, row.completion_tokens, row.cost_nanos
+
+
+# ---------------------------------------------------------------- the request log
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        created_at, text = keyset.decode(cursor)
+        row_id = int(text)
+        if not 0 <= row_id < 2**63:
+            raise ValueError(text)
+    except ValueError:
+        raise bad_request("Not a cursor from this API.", param="cursor") from None
+    return created_at, row_id
+
+
+def record(row: UsageLog, model: str, key_name: str, key_prefix: str) -> RequestRecord:
+    return RequestRecord(
+        request_id=row.request_id,
+        created_at=row.created_at,
+        model=model,
+        key=RequestKey(id=row.api_key_id, name=key_name, prefix=key_prefix),
+        endpoint=row.endpoint,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        total_tokens=row.prompt_tokens + row.completion_tokens,
+        cost_nanos=row.cost_nanos,
+        cost_usd=usd(row.cost_nanos),
+        status=row.status,
+        outcome=row.outcome,
+        latency_ms=row.latency_ms,
+    )
+
+
+def check_filter(where: LogFilter) -> None:
+    if where.start is not None and where.end is not None:
+        check_range(where.start, where.end)
+    elif where.start is not None:
+        check_moment(where.start, "start")
+    elif where.end is not None:
+        check_moment(where.end, "end")
+
+
+async def request_page(
+    db: AsyncSession, where: LogFilter, cursor: str | None, limit: int
+) -> RequestPage:
+    check_filter(where)
+    after = decode_cursor(cursor) if cursor else None
+    rows = await queries.request_page(db, where, after, limit + 1)
+    records = [record(*row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        next_cursor = keyset.encode(last.created_at, last.id)
+    return RequestPage(data=records, next_cursor=next_cursor)

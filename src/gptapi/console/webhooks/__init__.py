@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints, the event catalogue, delivery log, retry and replay."""

@@ -1,0 +1,3 @@
+from tests.support.webhooks import hooks, hooks_platform, receiver
+
+__all__ = ["hooks", "hooks_platform", "receiver"]

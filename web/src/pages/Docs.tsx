@@ -1,0 +1,123 @@
+import type { ReactNode } from "react";
+
+import { useBaseUrl } from "@/api/hooks";
+import { CodeTabs } from "@/components/CodeTabs";
+import {
+  authExample,
+  chatExample,
+  completionsExample,
+  embeddingsExample,
+  errorsExample,
+  modelsExample,
+  webhookExample,
+} from "@/lib/examples";
+
+const SECTIONS = [
+  ["quick-start", "Quick start"],
+  ["authentication", "Authentication"],
+  ["chat", "Chat completions"],
+  ["completions", "Completions"],
+  ["embeddings", "Embeddings"],
+  ["models", "Models"],
+  ["streaming", "Streaming"],
+  ["errors", "Errors and rate limits"],
+  ["webhooks", "Webhooks"],
+] as const;
+
+function Section({ id, title, children }: { id: string; title: string; children: ReactNode }) {
+  return (
+    <section id={id} aria-labelledby={`${id}-title`} className="grid min-w-0 scroll-mt-20 gap-4">
+      <h2 id={`${id}-title`} className="text-2xl font-semibold tracking-tight">
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
+export function Docs() {
+  const base = useBaseUrl();
+  return (
+    <div className="grid gap-10 lg:grid-cols-[12rem_1fr]">
+      <nav aria-label="Documentation" className="lg:sticky lg:top-20 lg:self-start">
+        <ul className="flex flex-wrap gap-x-4 gap-y-1 text-sm lg:flex-col">
+          {SECTIONS.map(([id, title]) => (
+            <li key={id}>
+              <a href={`#${id}`} className="text-muted-foreground hover:text-foreground rounded-sm">
+                {title}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <div className="grid min-w-0 gap-12">
+        <h1 className="text-3xl font-bold tracking-tight">Documentation</h1>
+        <Section id="quick-start" title="Quick start">
+          <p className="text-muted-foreground">
+            Create an API key under Dashboard → API Keys, then call <code>{base}/v1</code> with any OpenAI client.
+          </p>
+          <CodeTabs example={chatExample(base)} />
+        </Section>
+        <Section id="authentication" title="Authentication">
+          <p className="text-muted-foreground">
+            Send your key as a bearer token: <code>Authorization: Bearer sk-…</code>. Keys are shown once when created;
+            revoke a leaked key from the dashboard and it stops working within seconds.
+          </p>
+          <CodeTabs example={authExample(base)} />
+        </Section>
+        <Section id="chat" title="Chat completions">
+          <p className="text-muted-foreground">
+            <code>POST /v1/chat/completions</code> with <code>gpt-fast</code> or <code>gpt-full</code>.
+          </p>
+          <CodeTabs example={chatExample(base)} />
+        </Section>
+        <Section id="completions" title="Completions">
+          <p className="text-muted-foreground">
+            <code>POST /v1/completions</code> continues a plain-text prompt.
+          </p>
+          <CodeTabs example={completionsExample(base)} />
+        </Section>
+        <Section id="embeddings" title="Embeddings">
+          <p className="text-muted-foreground">
+            <code>POST /v1/embeddings</code> with the <code>embed</code> model; input may be a string or a list.
+          </p>
+          <CodeTabs example={embeddingsExample(base)} />
+        </Section>
+        <Section id="models" title="Models">
+          <p className="text-muted-foreground">
+            <code>GET /v1/models</code> lists the models your key may call, with their prices.
+          </p>
+          <CodeTabs example={modelsExample(base)} />
+        </Section>
+        <Section id="streaming" title="Streaming">
+          <p className="text-muted-foreground">
+            Set <code>stream: true</code> to receive server-sent events as tokens are generated, ending with{" "}
+            <code>data: [DONE]</code>. Add{" "}
+            <code>
+              stream_options: {"{"}"include_usage": true{"}"}
+            </code>{" "}
+            for a final usage chunk.
+          </p>
+          <CodeTabs example={chatExample(base, true)} />
+        </Section>
+        <Section id="errors" title="Errors and rate limits">
+          <p className="text-muted-foreground">
+            Errors use OpenAI's shape: <code>{'{"error": {"message", "type", "param", "code"}}'}</code>. A 429 carries{" "}
+            <code>Retry-After</code>; every response carries <code>x-ratelimit-limit-requests</code>,{" "}
+            <code>x-ratelimit-remaining-requests</code>, <code>x-ratelimit-reset-requests</code> and their{" "}
+            <code>-tokens</code> counterparts. An exhausted balance answers 429 <code>insufficient_quota</code>.
+          </p>
+          <CodeTabs example={errorsExample(base)} />
+        </Section>
+        <Section id="webhooks" title="Webhooks and signature verification">
+          <p className="text-muted-foreground">
+            Register an endpoint under Dashboard → Webhooks. Deliveries follow Standard Webhooks: verify the{" "}
+            <code>webhook-signature</code> header against the raw body with your endpoint's secret before trusting an
+            event, and reject timestamps older than five minutes.
+          </p>
+          <CodeTabs example={webhookExample()} />
+        </Section>
+      </div>
+    </div>
+  );
+}
