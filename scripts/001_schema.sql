@@ -546,4 +546,22 @@ CREATE INDEX ix_stripe_payments_org_created ON stripe_payments (organization_id,
 
 UPDATE alembic_version SET version_num='0009' WHERE alembic_version.version_num = '0008';
 
+-- Running upgrade 0009 -> 0010
+
+CREATE TABLE contact_messages (
+    id BIGSERIAL NOT NULL,
+    name VARCHAR(200) NOT NULL,
+    email VARCHAR(320) NOT NULL,
+    message TEXT NOT NULL,
+    user_id UUID,
+    ip VARCHAR(64) NOT NULL,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    CONSTRAINT pk_contact_messages PRIMARY KEY (id),
+    CONSTRAINT fk_contact_messages_user_id_users FOREIGN KEY(user_id) REFERENCES users (id) ON DELETE SET NULL
+);
+
+CREATE INDEX ix_contact_messages_user_id ON contact_messages (user_id);
+
+UPDATE alembic_version SET version_num='0010' WHERE alembic_version.version_num = '0009';
+
 COMMIT;

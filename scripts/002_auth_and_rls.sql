@@ -82,6 +82,7 @@ alter table public.audit_logs enable row level security;
 alter table public.auth_attempts enable row level security;
 alter table public.auth_tokens enable row level security;
 alter table public.billing_accounts enable row level security;
+alter table public.contact_messages enable row level security;
 alter table public.credit_transactions enable row level security;
 alter table public.incident_updates enable row level security;
 alter table public.incidents enable row level security;
@@ -109,8 +110,8 @@ alter table public.webhook_endpoints enable row level security;
 alter table public.webhook_events enable row level security;
 
 -- Server-only, no policies at all (deny for anon and authenticated): alembic_version,
--- auth_attempts, auth_tokens, recovery_codes, servers (upstream keys), stripe_events,
--- user_sessions, webhook_cursors.
+-- auth_attempts, auth_tokens, contact_messages, recovery_codes, servers (upstream keys),
+-- stripe_events, user_sessions, webhook_cursors.
 
 -- Public: the model catalogue, prices and the status page.
 create policy "Public read access" on public.models for select to anon, authenticated using (true);

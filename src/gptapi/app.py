@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -64,6 +65,18 @@ class Runtime:
             specs = await load_specs(session)
         added, _ = self.serving.registry.sync(specs)
         await asyncio.gather(*(self.health.check(server) for server in added))
+
+    def upstream_loops(self) -> list[Coroutine[Any, Any, None]]:
+        """Health checks and server-table sync: whatever reads the registry needs them."""
+        interval = self.settings.server_sync_seconds
+        return [self.health.run(), _forever("server sync", interval, self.sync_servers)]
+
+    def worker_loops(self) -> list[Coroutine[Any, Any, None]]:
+        console = self.console
+        context = WorkerContext(
+            self.settings, self.engine, console.sessions, console.mailer, console.clock, self
+        )
+        return worker_loops(context)
 
 
 async def _forever(name: str, interval: float, step: Callable[[], Awaitable[None]]) -> None:
@@ -125,17 +138,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     spawn = asyncio.create_task
     runtime.tasks = [
         spawn(serving.writer.run()),
-        spawn(runtime.health.run()),
-        spawn(_forever("server sync", settings.server_sync_seconds, runtime.sync_servers)),
+        *(spawn(loop) for loop in runtime.upstream_loops()),
         spawn(_forever("catalog refresh", CATALOG_REFRESH_SECONDS, serving.catalog.refresh)),
         spawn(serving.keys.run_flusher(settings.last_used_flush_seconds)),
     ]
     if settings.run_workers:
-        console = runtime.console
-        context = WorkerContext(
-            settings, runtime.engine, console.sessions, console.mailer, console.clock, runtime
-        )
-        runtime.tasks.extend(spawn(loop) for loop in worker_loops(context))
+        runtime.tasks.extend(spawn(loop) for loop in runtime.worker_loops())
     app.state.runtime = runtime
     app.state.serving = serving
     app.state.console = runtime.console

@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     mail_from: str = "GPT API <no-reply@gpt.ai>"
+    # Where Contact Us messages go; empty: every platform admin's address.
+    contact_email: str = ""
 
     # Outgoing webhooks. Private, loopback and link-local destinations are refused unless
     # allowed; unset, they are allowed everywhere but in production (so laptops can receive).

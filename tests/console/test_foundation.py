@@ -34,3 +34,29 @@ def test_state_changing_requests_need_the_csrf_header(console: Platform, member:
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "csrf_failed"
     bare.close()
+
+
+def test_nul_characters_are_refused_anywhere_with_400(console: Platform, member: Member) -> None:
+    # PostgreSQL cannot store U+0000; the answer is the same clear 400 on every backend.
+    org = f"/api/orgs/{member.org_id}"
+    renamed = member.client.patch(org, json={"name": "a\x00b"})
+    assert renamed.status_code == 400
+    assert renamed.json()["error"] == {
+        "code": "invalid_request",
+        "message": "Text may not contain the NUL character (U+0000).",
+        "param": "name",
+    }
+    nested = member.client.post(f"{org}/keys", json={"name": "k", "allowed_models": ["x\x00"]})
+    assert nested.json()["error"]["param"] == "allowed_models[0]"
+    query = member.client.get(f"{org}/usage/requests", params={"model": "gpt\x00fast"})
+    assert (query.status_code, query.json()["error"]["param"]) == (400, "model")
+    assert member.client.get(org).json()["name"] != "a\x00b"
+
+
+def test_a_bad_authorization_header_is_refused_not_ignored(
+    console: Platform, member: Member
+) -> None:
+    response = member.client.get("/api/orgs", headers={"Authorization": "Bearer nonsense"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_authorization"
+    assert member.client.get("/api/orgs").status_code == 200

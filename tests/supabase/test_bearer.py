@@ -139,7 +139,7 @@ def test_bad_tokens_are_rejected(supabase_platform: Platform, project: SupabaseP
     for reason, token in bad.items():
         response = call(supabase_platform, token)
         assert response.status_code == 401, reason
-        assert response.json()["error"]["code"] == "unauthenticated", reason
+        assert response.json()["error"]["code"] == "invalid_authorization", reason
     assert profile(supabase_platform, user_id)[0] is None
 
 

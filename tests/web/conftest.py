@@ -13,16 +13,36 @@ from playwright.sync_api import Browser, Page
 from gptapi.inference.launcher import LocalFleet
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings
+from tests.support.stripe_double import API_KEY, WEBHOOK_SECRET, StripeDouble
 from tests.support.threads import wait_until
 from tests.web.browser import DESKTOP, ConsoleWatch, chromium, require_build
 
 
 @pytest.fixture(scope="session")
-def site(llama_fleet: LocalFleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def stripe_double() -> Iterator[StripeDouble]:
+    """Stripe for the billing pages: its hosted checkout is played by the test."""
+    double = StripeDouble().serve()
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+@pytest.fixture(scope="session")
+def site(
+    llama_fleet: LocalFleet,
+    stripe_double: StripeDouble,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Platform]:
     require_build()
     tmp: Path = tmp_path_factory.mktemp("web")
     with fresh_database("sqlite", tmp) as url:
-        platform = Platform(test_settings(url, tmp))
+        stripe = {
+            "stripe_secret_key": API_KEY,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_api_base": stripe_double.url,
+        }
+        platform = Platform(test_settings(url, tmp, **stripe))
         platform.set_servers("local", llama_fleet.specs())
         platform.start()
         registry = platform.runtime.serving.registry

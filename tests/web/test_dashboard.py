@@ -46,7 +46,7 @@ def test_billing_shows_the_balance_and_its_transactions(
     assert csv.ok and "Welcome credit" in csv.text()
 
 
-def test_a_webhook_endpoint_is_added_with_its_secret_shown_once_then_deleted(
+def test_a_webhook_endpoint_is_added_tested_rotated_disabled_and_deleted(
     page: Page, member: Member
 ) -> None:
     page.goto("/dashboard/webhooks")
@@ -54,9 +54,35 @@ def test_a_webhook_endpoint_is_added_with_its_secret_shown_once_then_deleted(
     form.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hooks")
     form.get_by_role("checkbox", name=re.compile(r"^api_key\.created")).check()
     form.get_by_role("button", name="Add endpoint").click()
-    expect(page.get_by_role("alert").filter(has_text="Signing secret")).to_contain_text("whsec_")
-    row = page.get_by_role("main").get_by_role("listitem").filter(has_text="127.0.0.1:9/hooks")
+    secret = page.get_by_role("alert").filter(has_text="Signing secret")
+    expect(secret).to_contain_text("whsec_")
+    first_secret = secret.locator("code").inner_text()
+    row = (
+        page.get_by_role("main").get_by_role("listitem").filter(has_text="127.0.0.1:9/hooks").first
+    )
     expect(row).to_contain_text("api_key.created")
+
+    # A test event shows up in the delivery log, with its signed request.
+    row.get_by_role("button", name="Send test").click()
+    expect(page.get_by_text("Test event queued for delivery.")).to_be_visible()
+    row.get_by_role("button", name="Deliveries").click()
+    log = row.get_by_role("region", name="Delivery log")
+    delivery = log.get_by_role("listitem").filter(has_text="webhook.test")
+    expect(delivery).to_have_count(1)
+    delivery.get_by_role("button", name="Details").click()
+    expect(delivery.locator("pre")).to_contain_text('"type":"webhook.test"')
+
+    row.get_by_role("button", name="Rotate secret").click()
+    page.get_by_role("dialog").get_by_role("button", name="Rotate secret").click()
+    expect(secret.locator("code")).not_to_have_text(first_secret)
+    expect(secret).to_contain_text("whsec_")
+
+    row.get_by_role("button", name="Disable").click()
+    expect(page.get_by_text("Endpoint disabled.")).to_be_visible()
+    expect(row).to_contain_text("disabled")
+    row.get_by_role("button", name="Enable").click()
+    expect(page.get_by_text("Endpoint enabled.")).to_be_visible()
+
     row.get_by_role("button", name="Delete").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete endpoint").click()
     expect(page.get_by_text("Endpoint deleted.")).to_be_visible()

@@ -1,5 +1,6 @@
 """A newcomer's first hour, in the browser: sign up, follow the mailed link, sign in, create
-an API key, call the real model with it through the OpenAI SDK, then revoke the key."""
+an API key, call the real model with it through the OpenAI SDK, revoke the key, then top up
+through Stripe Checkout (the Stripe double) and see the balance and transactions follow."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from gptapi.admin import service
 from gptapi.kit.money import dollars_to_nanos
 from tests.support.console import sign_in
 from tests.support.platform import Platform
+from tests.support.stripe_double import StripeDouble
+from tests.web.stripe_checkout import pay_at_stripe
 
 PASSWORD = "correct horse battery"
 
@@ -58,7 +61,13 @@ def _sign_up_and_in(page: Page, site: Platform, email: str) -> None:
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
-def test_sign_up_create_a_key_call_the_model_and_revoke_the_key(page: Page, site: Platform) -> None:
+def _balance_nanos(page: Page, org_id: str) -> int:
+    return int(page.request.get(f"/api/orgs/{org_id}/billing").json()["balance_nanos"])
+
+
+def test_sign_up_create_a_key_call_the_model_revoke_it_and_top_up(
+    page: Page, site: Platform, stripe_double: StripeDouble
+) -> None:
     email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
     _sign_up_and_in(page, site, email)
     header = page.get_by_role("banner")
@@ -66,7 +75,8 @@ def test_sign_up_create_a_key_call_the_model_and_revoke_the_key(page: Page, site
     expect(header.get_by_role("button", name="Sign In")).to_have_count(0)
 
     session = page.request.get("/api/auth/session").json()
-    _grant(site, session["me"]["organizations"][0]["id"], "5")
+    org_id = session["me"]["organizations"][0]["id"]
+    _grant(site, org_id, "5")
 
     page.get_by_role("tab", name="API Keys").click()
     expect(page).to_have_url(re.compile(r"/dashboard/keys$"))
@@ -103,6 +113,37 @@ def test_sign_up_create_a_key_call_the_model_and_revoke_the_key(page: Page, site
     expect(logged).to_contain_text("gpt-fast")
     expect(logged).to_contain_text("laptop")
     expect(logged).to_contain_text("200")
+    filters = page.get_by_role("form", name="Filter usage")
+    filters.get_by_label("Status").select_option("429")
+    expect(page.get_by_text("No requests match.")).to_be_visible()
+    filters.get_by_label("Status").select_option("")
+    filters.get_by_label("API key").select_option(label="laptop")
+    filters.get_by_label("Model").select_option("gpt-fast")
+    expect(logged).to_have_count(1)
+    filters.get_by_label("Model").select_option("gpt-full")
+    expect(logged).to_have_count(0)
+    filters.get_by_role("button", name="Reset").click()
+    expect(logged).to_have_count(1)
+
+    # Top up $25 through Stripe Checkout; the success page lands back on Billing.
+    before = _balance_nanos(page, org_id)
+    pay_at_stripe(page, site, stripe_double)
+    page.get_by_role("tab", name="Billing").click()
+    page.get_by_role("group", name="Add credit").get_by_role("button", name="Add $25").click()
+    expect(page.get_by_text("Payment received; your balance is updated.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/dashboard/billing$"))
+    after = _balance_nanos(page, org_id)
+    assert after - before == dollars_to_nanos("25")
+    expect(page.get_by_role("main").get_by_text(f"${after / 1e9:,.2f}").first).to_be_visible()
+    transactions = page.get_by_role("list", name="Transactions").get_by_role("listitem")
+    topup = transactions.filter(has_text="Top-up $25.00")
+    expect(topup).to_have_count(1)
+    expect(topup).to_contain_text("$25.00")
+    payment = page.get_by_role("list", name="Card payments").get_by_role("listitem")
+    expect(payment).to_contain_text("Top-up $25.00")
+    expect(payment).to_contain_text("paid")
+    receipt = payment.get_by_role("link", name="Receipt").get_attribute("href")
+    assert receipt is not None and receipt.startswith(f"{stripe_double.url}/receipts/")
 
 
 def test_a_wrong_password_is_reported_and_keeps_the_dialog_open(page: Page) -> None:

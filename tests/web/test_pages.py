@@ -4,10 +4,14 @@ working examples, the status page, the footer's modals, and the theme."""
 from __future__ import annotations
 
 import re
+import uuid
 
+import httpx
 from playwright.sync_api import Page, expect
 
+from tests.support.console import sign_in
 from tests.support.platform import Platform
+from tests.support.threads import wait_until
 from tests.web.browser import PHONE
 
 
@@ -64,6 +68,29 @@ def test_footer_opens_each_information_modal_and_escape_closes_it(page: Page) ->
         expect(dialog.get_by_role("heading", name=title)).to_be_visible()
         page.keyboard.press("Escape")
         expect(dialog).to_have_count(0)
+
+
+def test_a_contact_message_is_sent_to_the_operator(page: Page, site: Platform) -> None:
+    operator = sign_in(site, admin=True)
+    operator.client.close()
+    sender = f"lin-{uuid.uuid4().hex[:8]}@example.com"
+    page.goto("/")
+    page.get_by_role("contentinfo").get_by_role("button", name="Contact Us").click()
+    dialog = page.get_by_role("dialog", name="Contact us")
+    dialog.get_by_label("Name").fill("Lin")
+    dialog.get_by_label("Email").fill(sender)
+    dialog.get_by_label("Message").fill("Do you offer volume discounts?")
+    dialog.get_by_role("button", name="Send message").click()
+    expect(page.get_by_text("Message sent.")).to_be_visible()
+    expect(dialog).to_have_count(0)
+
+    def mailed() -> list[dict[str, str]]:
+        mails = httpx.get(f"{site.url}/api/dev/mailbox").json()
+        return [m for m in mails if m["to"] == operator.email]
+
+    wait_until(lambda: bool(mailed()))
+    [mail] = mailed()
+    assert sender in mail["text"] and "Do you offer volume discounts?" in mail["text"]
 
 
 def test_the_theme_toggle_is_remembered(page: Page) -> None:

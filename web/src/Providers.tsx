@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 
 import { Toaster } from "@/components/ui/sonner";
+import { SupabaseSession } from "@/lib/supabase";
 import { ThemeProvider } from "@/lib/theme";
 
 function makeQueryClient() {
@@ -15,6 +16,7 @@ export function Providers({ children }: { children: ReactNode }) {
   return (
     <ThemeProvider>
       <QueryClientProvider client={queryClient}>
+        <SupabaseSession />
         {children}
         <Toaster position="top-right" />
       </QueryClientProvider>

@@ -233,7 +233,7 @@ async def usage_by_model(
     )
     if organization is not None:
         statement = statement.where(UsageLog.organization_id == organization.id)
-    rows = (await session.execute(statement)).tuples().all()
+    rows = (await session.execute(statement)).all()
     return [
         UsageRow(str(name), int(requests), int(prompt), int(completion), int(cost))
         for name, requests, prompt, completion, cost in rows

@@ -10,6 +10,7 @@ failed / expired, so events arriving out of order cannot undo a credit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 
 import stripe
@@ -68,38 +69,36 @@ async def _credit(session: AsyncSession, payment: StripePayment, cents: int, key
     balance = await session.scalar(
         select(Organization.balance_nanos).where(Organization.id == payment.organization_id)
     )
-    await outbox.emit(
-        session,
-        organization_id=payment.organization_id,
-        event_type="payment.succeeded",
-        data={
-            "organization_id": str(payment.organization_id),
-            "payment_id": _reference(payment),
-            "amount_cents": cents,
-            "currency": "usd",
-            "credit_nanos": nanos,
-            "balance_nanos": balance or 0,
-            "source": _source(payment),
-        },
-        dedupe_key=f"payment.succeeded:{payment.id}",
-    )
+    details = {"credit_nanos": nanos, "balance_nanos": balance or 0}
+    await _emit(session, payment, "payment.succeeded", cents, details)
 
 
 async def _failed(session: AsyncSession, payment: StripePayment, code: str) -> None:
+    details = {"failure_code": code, "failure_message": payment.failure_message}
+    await _emit(session, payment, "payment.failed", payment.amount_cents, details)
+
+
+async def _emit(
+    session: AsyncSession,
+    payment: StripePayment,
+    event_type: str,
+    amount_cents: int,
+    details: Mapping[str, object],
+) -> None:
+    """payment.* events; one per payment and outcome, however often Stripe reports it."""
     await outbox.emit(
         session,
         organization_id=payment.organization_id,
-        event_type="payment.failed",
+        event_type=event_type,
         data={
             "organization_id": str(payment.organization_id),
             "payment_id": _reference(payment),
-            "amount_cents": payment.amount_cents,
+            "amount_cents": amount_cents,
             "currency": "usd",
             "source": _source(payment),
-            "failure_code": code,
-            "failure_message": payment.failure_message,
+            **details,
         },
-        dedupe_key=f"payment.failed:{payment.id}",
+        dedupe_key=f"{event_type}:{payment.id}",
     )
 
 

@@ -83,16 +83,13 @@ def worker() -> None:
 async def _work(settings: Settings) -> None:
     from gptapi.app import build_runtime
     from gptapi.kit.clock import SystemClock
-    from gptapi.workers import WorkerContext, worker_loops
 
     runtime = await build_runtime(settings, clock=SystemClock(), mailer=None)
-    console = runtime.console
-    context = WorkerContext(
-        settings, runtime.engine, console.sessions, console.mailer, console.clock, runtime
-    )
+    # The status monitor reads upstream health, so this process checks the fleet too.
+    await runtime.sync_servers()
     output.step("running background workers (Ctrl-C stops them)")
     try:
-        await asyncio.gather(*worker_loops(context))
+        await asyncio.gather(*runtime.upstream_loops(), *runtime.worker_loops())
     finally:
         await runtime.serving.client.close()
         await runtime.engine.dispose()

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from gptapi.console.auth.oauth.endpoints import router as oauth_router
 from gptapi.console.auth.routes import router as auth_router
 from gptapi.console.billing.endpoints import router as billing_router
 from gptapi.console.catalog.endpoints import router as catalog_router
+from gptapi.console.contact.endpoints import router as contact_router
 from gptapi.console.errors import ERROR_RESPONSES
 from gptapi.console.keys.endpoints import router as keys_router
 from gptapi.console.meta.endpoints import router as meta_router
 from gptapi.console.operator.endpoints import router as operator_router
 from gptapi.console.orgs.endpoints import router as orgs_router
 from gptapi.console.status.routes import router as status_router
+from gptapi.console.text_guard import refuse_nul_characters
 from gptapi.console.usage.endpoints import router as usage_router
 from gptapi.console.webhooks.endpoints import router as webhooks_router
 
 
 def console_router() -> APIRouter:
-    router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+    router = APIRouter(
+        prefix="/api",
+        responses=ERROR_RESPONSES,
+        dependencies=[Depends(refuse_nul_characters)],
+    )
     router.include_router(meta_router)
     router.include_router(auth_router)
     router.include_router(orgs_router)
@@ -31,4 +37,5 @@ def console_router() -> APIRouter:
     router.include_router(status_router)
     router.include_router(webhooks_router)
     router.include_router(billing_router)
+    router.include_router(contact_router)
     return router

@@ -71,23 +71,20 @@ _csrf_header = APIKeyHeader(
     description="The gptapi_csrf cookie's value; required with the session cookie on "
     "POST, PUT, PATCH and DELETE.",
 )
-_bearer = HTTPBearer(
+_bearer_scheme = HTTPBearer(
     auto_error=False, description="A Supabase access token (AUTH_PROVIDER=supabase only)."
 )
 
 
-async def optional_viewer(
-    request: Request,
-    db: DbSession,
-    state: State,
-    token: Annotated[str | None, Security(_session_cookie)],
-    csrf: Annotated[str | None, Security(_csrf_header)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> Viewer | None:
+async def optional_viewer(request: Request, db: DbSession, state: State) -> Viewer | None:
+    """Who is calling, if anyone. Routes that work signed out too (sign-out, contact) use this
+    one, so the OpenAPI document does not claim they need credentials."""
+    token = request.cookies.get(SESSION_COOKIE)
+    csrf = request.headers.get(CSRF_HEADER)
     if "authorization" in request.headers:
         # A credential that is sent must be good: a bad one is refused, never ignored in
         # favour of whatever else the request carries.
-        return await _bearer_viewer(request, db, state, bearer)
+        return await _bearer_viewer(request, db, state)
     if not token:
         return None
     row = await find_session(db, token, state.clock.now())
@@ -104,12 +101,7 @@ async def optional_viewer(
     return Viewer(user, row, token, row.reauthenticated_at, client_ip(request))
 
 
-async def _bearer_viewer(
-    request: Request,
-    db: AsyncSession,
-    state: ConsoleState,
-    bearer: HTTPAuthorizationCredentials | None,
-) -> Viewer:
+async def _bearer_viewer(request: Request, db: AsyncSession, state: ConsoleState) -> Viewer:
     if state.bearer is None:
         raise ApiError(
             401,
@@ -117,13 +109,21 @@ async def _bearer_viewer(
             "The console API takes its session cookie here, not an Authorization header "
             "(API keys are for /v1).",
         )
-    identity = await state.bearer.authenticate(db, bearer.credentials) if bearer else None
+    scheme, _, token = request.headers["authorization"].partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    identity = await state.bearer.authenticate(db, bearer) if bearer else None
     if identity is None or not identity.user.is_active:
         raise ApiError(401, "invalid_authorization", "The access token is not valid.")
     return Viewer(identity.user, None, None, identity.authenticated_at, client_ip(request))
 
 
-async def current_viewer(viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> Viewer:
+async def current_viewer(
+    viewer: Annotated[Viewer | None, Depends(optional_viewer)],
+    # Declared only so the OpenAPI document states the credentials; optional_viewer reads them.
+    _session: Annotated[str | None, Security(_session_cookie)],
+    _csrf: Annotated[str | None, Security(_csrf_header)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)],
+) -> Viewer:
     if viewer is None:
         raise ApiError(401, "unauthenticated", "Sign in first.")
     return viewer

@@ -1,7 +1,8 @@
 """Outgoing mail: SMTP when configured, otherwise a dev mailbox (log + /dev/mailbox page).
 
-Endpoints send through FastAPI's BackgroundTasks, so mail leaves after the request's
-transaction has committed and a slow SMTP server never holds a response.
+Endpoints send through `mail_queue.RequestMailQueue` (FastAPI BackgroundTasks), so mail
+leaves after the request's transaction has committed and a slow SMTP server never holds a
+response.
 """
 
 from __future__ import annotations

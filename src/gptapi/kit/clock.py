@@ -26,3 +26,8 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
+
+
+def rfc3339(moment: datetime) -> str:
+    """A UTC moment as `2026-01-15T10:02:04Z`, the one form webhook payloads and feeds use."""
+    return moment.isoformat().replace("+00:00", "Z")

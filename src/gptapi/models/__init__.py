@@ -6,6 +6,7 @@ from gptapi.models.auth_attempt import AuthAttempt
 from gptapi.models.auth_token import AuthToken
 from gptapi.models.base import Base
 from gptapi.models.billing_account import BillingAccount
+from gptapi.models.contact_message import ContactMessage
 from gptapi.models.credit_transaction import CreditTransaction
 from gptapi.models.incident import Incident
 from gptapi.models.incident_update import IncidentUpdate
@@ -38,6 +39,7 @@ __all__ = [
     "AuthToken",
     "Base",
     "BillingAccount",
+    "ContactMessage",
     "CreditTransaction",
     "Incident",
     "IncidentUpdate",

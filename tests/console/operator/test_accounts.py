@@ -157,3 +157,10 @@ def test_audit_log_pages(operator: Member, member: Member) -> None:
     assert len(ids) == 6 and ids == sorted(ids, reverse=True)
     assert second["next_cursor"] is None
     assert first["data"][0]["actor_email"] == operator.email
+
+
+def test_audit_log_refuses_foreign_cursors(operator: Member) -> None:
+    for junk in ["abc", "²", "9" * 20]:
+        response = operator.client.get("/api/admin/audit-log", params={"cursor": junk})
+        assert response.status_code == 400, junk
+        assert response.json()["error"]["param"] == "cursor"

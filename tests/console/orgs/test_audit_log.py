@@ -23,6 +23,15 @@ def test_changes_are_paged_newest_first(member: Member) -> None:
     assert rest["next_cursor"] is None
 
 
+def test_a_page_ending_at_the_oldest_entry_is_the_last(member: Member) -> None:
+    url = f"/api/orgs/{member.org_id}/audit-log"
+    member.client.patch(f"/api/orgs/{member.org_id}", json={"name": "renamed"})
+    everything = member.client.get(url).json()["data"]
+    page = member.client.get(url, params={"limit": len(everything)}).json()
+    assert page["data"] == everything
+    assert page["next_cursor"] is None
+
+
 def test_bad_paging_is_refused(member: Member) -> None:
     url = f"/api/orgs/{member.org_id}/audit-log"
     for params in [{"cursor": ""}, {"cursor": "abc"}, {"limit": 0}, {"limit": 201}]:

@@ -2,7 +2,17 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { notify } from "@/lib/toast";
 
-import { ApiError, client, csrfHeaders, readCookie, reportError, toApiError, unwrap } from "./client";
+import {
+  ApiError,
+  authHeaders,
+  client,
+  csrfHeaders,
+  readCookie,
+  reportError,
+  setTokenSource,
+  toApiError,
+  unwrap,
+} from "./client";
 
 function clearCookies() {
   for (const part of document.cookie.split(";")) {
@@ -13,6 +23,7 @@ function clearCookies() {
 
 afterEach(() => {
   clearCookies();
+  setTokenSource(null);
   vi.restoreAllMocks();
   vi.unstubAllGlobals();
 });
@@ -46,6 +57,49 @@ describe("cookies and CSRF", () => {
     await unwrap(client.POST("/api/auth/forgot-password", { body: { email: "a@b.c" } }));
     expect(seen[0]?.headers.get("X-CSRF-Token")).toBe("abc");
     expect(seen[0]?.credentials).toBe("same-origin");
+  });
+});
+
+describe("Supabase mode", () => {
+  it("sends the access token instead of the CSRF header", () => {
+    document.cookie = "gptapi_csrf=abc";
+    expect(authHeaders("POST", "jwt.token")).toEqual({ Authorization: "Bearer jwt.token" });
+    expect(authHeaders("GET", "jwt.token")).toEqual({ Authorization: "Bearer jwt.token" });
+    expect(authHeaders("POST", null)).toEqual({ "X-CSRF-Token": "abc" });
+  });
+
+  it("asks the token source on every request of the typed client", async () => {
+    document.cookie = "gptapi_csrf=abc";
+    const tokens = ["first", "refreshed"];
+    setTokenSource(async () => tokens.shift() ?? null);
+    const seen: Request[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        seen.push(request);
+        return Response.json({ authenticated: false, me: null });
+      }),
+    );
+    await unwrap(client.GET("/api/auth/session"));
+    await unwrap(client.POST("/api/auth/signout"));
+    expect(seen.map((r) => r.headers.get("Authorization"))).toEqual(["Bearer first", "Bearer refreshed"]);
+    expect(seen[1]?.headers.get("X-CSRF-Token")).toBeNull();
+  });
+
+  it("falls back to the cookie when there is no session", async () => {
+    document.cookie = "gptapi_csrf=abc";
+    setTokenSource(async () => null);
+    const seen: Request[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        seen.push(request);
+        return new Response(null, { status: 204 });
+      }),
+    );
+    await client.POST("/api/auth/signout");
+    expect(seen[0]?.headers.get("Authorization")).toBeNull();
+    expect(seen[0]?.headers.get("X-CSRF-Token")).toBe("abc");
   });
 });
 

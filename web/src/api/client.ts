@@ -40,6 +40,21 @@ export function csrfHeaders(method: string): Record<string, string> {
   return token ? { [CSRF_HEADER]: token } : {};
 }
 
+/** How a request proves who sends it: a bearer token (Supabase mode) stands on its own and
+needs no CSRF header, since no browser attaches it by itself; otherwise the session cookie
+travels and unsafe methods echo the CSRF cookie. */
+export function authHeaders(method: string, accessToken: string | null): Record<string, string> {
+  return accessToken ? { Authorization: `Bearer ${accessToken}` } : csrfHeaders(method);
+}
+
+type TokenSource = () => Promise<string | null>;
+let tokenSource: TokenSource | null = null;
+
+/** In Supabase mode, where the current access token comes from; null returns to cookies. */
+export function setTokenSource(source: TokenSource | null): void {
+  tokenSource = source;
+}
+
 function isErrorBody(body: unknown): body is ApiErrorBody {
   const error = (body as ApiErrorBody | null)?.error;
   return typeof error === "object" && error !== null && typeof error.message === "string";
@@ -62,9 +77,10 @@ export function reportError(error: unknown): void {
   notify.bad("Could not reach the server.", error instanceof Error ? error.message : undefined);
 }
 
-const csrf: Middleware = {
-  onRequest({ request }) {
-    for (const [name, value] of Object.entries(csrfHeaders(request.method))) {
+const credentials: Middleware = {
+  async onRequest({ request }) {
+    const accessToken = tokenSource ? await tokenSource() : null;
+    for (const [name, value] of Object.entries(authHeaders(request.method, accessToken))) {
       request.headers.set(name, value);
     }
     return request;
@@ -78,7 +94,7 @@ export const client = createClient<paths>({
   credentials: "same-origin",
   fetch: (request) => globalThis.fetch(request),
 });
-client.use(csrf);
+client.use(credentials);
 
 /** The typed client's result as a value or a thrown ApiError. */
 export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {

@@ -12,3 +12,6 @@ export type StatusPage = Schemas["StatusPage"];
 export type ServiceOut = StatusPage["services"][number];
 export type IncidentOut = StatusPage["incidents"][number];
 export type ServiceStatus = StatusPage["status"];
+// The operator's views; other domains have schemas of the same names.
+export type OperatorServer = Schemas["gptapi__console__operator__schemas__ServerOut"];
+export type OperatorUser = Schemas["gptapi__console__operator__schemas__UserOut"];

@@ -8,6 +8,8 @@ describe("money", () => {
     expect(usd(1_234_500_000_000)).toBe("$1,234.50");
     expect(usd(50)).toBe("$0.00000005");
     expect(usd(1_500_000)).toBe("$0.0015");
+    expect(usd(-100)).toBe("-$0.0000001");
+    expect(usd(-2_500_000_000)).toBe("-$2.50");
   });
 
   it("turns typed dollars into nano-dollars exactly", () => {

@@ -3,7 +3,18 @@ import { Failed, Loading } from "@/components/States";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 
 import { Incidents } from "./admin/Incidents";
+import { Models } from "./admin/Models";
 import { Organisations } from "./admin/Organisations";
+import { Servers } from "./admin/Servers";
+import { Users } from "./admin/Users";
+
+const SECTIONS = [
+  ["orgs", "Organisations", Organisations],
+  ["users", "Users", Users],
+  ["models", "Models", Models],
+  ["servers", "Servers", Servers],
+  ["incidents", "Incidents", Incidents],
+] as const;
 
 /** The operator area: for platform administrators only (the API enforces it too). */
 export function Admin() {
@@ -15,15 +26,17 @@ export function Admin() {
       <h1 className="text-3xl font-bold tracking-tight">Operator</h1>
       <Tabs defaultValue="orgs">
         <TabsList aria-label="Operator sections">
-          <TabsTrigger value="orgs">Organisations</TabsTrigger>
-          <TabsTrigger value="incidents">Incidents</TabsTrigger>
+          {SECTIONS.map(([value, label]) => (
+            <TabsTrigger key={value} value={value}>
+              {label}
+            </TabsTrigger>
+          ))}
         </TabsList>
-        <TabsContent value="orgs" className="mt-4">
-          <Organisations />
-        </TabsContent>
-        <TabsContent value="incidents" className="mt-4">
-          <Incidents />
-        </TabsContent>
+        {SECTIONS.map(([value, , Section]) => (
+          <TabsContent key={value} value={value} className="mt-4">
+            <Section />
+          </TabsContent>
+        ))}
       </Tabs>
     </div>
   );

@@ -35,7 +35,7 @@ async def sign_up(auth: AuthContext, email: str, password: str, name: str) -> No
     password_hash = hash_password(password)
     if await auth.db.scalar(select(User.id).where(User.email == email)) is not None:
         if await auth.may_mail(email):
-            auth.outbox.send(mails.already_registered(email, auth.settings.base_url))
+            auth.mail_queue.send(mails.already_registered(email, auth.settings.base_url))
         return
     try:
         user, _ = await admin.create_user(auth.db, email, name=name.strip())
@@ -48,7 +48,7 @@ async def sign_up(auth: AuthContext, email: str, password: str, name: str) -> No
     auth.audit("user.signup", user)
     token = await tokens.issue(auth.db, user, Purpose.VERIFY_EMAIL, auth.now)
     if await auth.may_mail(email):
-        auth.outbox.send(mails.verify_email(email, auth.settings.base_url, token))
+        auth.mail_queue.send(mails.verify_email(email, auth.settings.base_url, token))
 
 
 async def resend_verification(auth: AuthContext, email: str) -> None:
@@ -56,7 +56,7 @@ async def resend_verification(auth: AuthContext, email: str) -> None:
     if user is None or user.email_verified_at is not None or not await auth.may_mail(user.email):
         return
     token = await tokens.issue(auth.db, user, Purpose.VERIFY_EMAIL, auth.now)
-    auth.outbox.send(mails.verify_email(user.email, auth.settings.base_url, token))
+    auth.mail_queue.send(mails.verify_email(user.email, auth.settings.base_url, token))
 
 
 async def _redeem(auth: AuthContext, token: str, purpose: Purpose) -> tuple[User, str]:
@@ -85,7 +85,7 @@ async def forgot_password(auth: AuthContext, email: str) -> None:
     if user is None or not await auth.may_mail(user.email):
         return
     token = await tokens.issue(auth.db, user, Purpose.RESET_PASSWORD, auth.now)
-    auth.outbox.send(mails.reset_password(user.email, auth.settings.base_url, token))
+    auth.mail_queue.send(mails.reset_password(user.email, auth.settings.base_url, token))
 
 
 async def reset_password(auth: AuthContext, token: str, password: str) -> None:
@@ -123,7 +123,7 @@ async def _set_password(
     await tokens.revoke(auth.db, user, Purpose.RESET_PASSWORD)
     await tokens.revoke(auth.db, user, Purpose.MFA_CHALLENGE)
     await end_all_sessions(auth.db, user.id, keep=keep_session)
-    auth.outbox.send(
+    auth.mail_queue.send(
         mails.notice(
             user.email,
             "Your password was changed",
@@ -140,10 +140,10 @@ async def request_email_change(auth: AuthContext, user: User, new_email: str) ->
     if not await auth.may_mail(new_email):
         return
     if await auth.db.scalar(select(User.id).where(User.email == new_email)) is not None:
-        auth.outbox.send(mails.email_taken(new_email))
+        auth.mail_queue.send(mails.email_taken(new_email))
         return
     token = await tokens.issue(auth.db, user, Purpose.CHANGE_EMAIL, auth.now, new_email=new_email)
-    auth.outbox.send(mails.confirm_new_email(new_email, auth.settings.base_url, token))
+    auth.mail_queue.send(mails.confirm_new_email(new_email, auth.settings.base_url, token))
 
 
 async def confirm_email_change(auth: AuthContext, token: str) -> User:
@@ -156,7 +156,7 @@ async def confirm_email_change(auth: AuthContext, token: str) -> User:
     # A reset link mailed to the old address must not outlive the move.
     await tokens.revoke(auth.db, user, Purpose.RESET_PASSWORD)
     auth.audit("user.email_changed", user)
-    auth.outbox.send(
+    auth.mail_queue.send(
         mails.notice(
             old_email,
             "Your email address was changed",

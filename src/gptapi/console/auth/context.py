@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.config import Settings
 from gptapi.console import audit
 from gptapi.console.auth import throttle
-from gptapi.console.auth.outbox import RequestOutbox
 from gptapi.console.auth.sessions import client_ip
 from gptapi.console.deps import DbSession, State
+from gptapi.console.mail_queue import RequestMailQueue
 from gptapi.models import User
 
 
@@ -24,7 +24,7 @@ class AuthContext:
     db: AsyncSession
     settings: Settings
     secret_key: bytes
-    outbox: RequestOutbox
+    mail_queue: RequestMailQueue
     ip: str
     now: datetime
 
@@ -66,10 +66,10 @@ def normalize_email(email: str) -> str:
 
 
 async def auth_context(
-    request: Request, db: DbSession, state: State, outbox: RequestOutbox
+    request: Request, db: DbSession, state: State, mail_queue: RequestMailQueue
 ) -> AuthContext:
     return AuthContext(
-        db, state.settings, state.secret_key, outbox, client_ip(request), state.clock.now()
+        db, state.settings, state.secret_key, mail_queue, client_ip(request), state.clock.now()
     )
 
 

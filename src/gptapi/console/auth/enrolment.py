@@ -47,7 +47,7 @@ async def enable(auth: AuthContext, user: User, code: str) -> list[str]:
     user.totp_enabled_at = auth.now
     codes = await two_factor.replace_recovery_codes(auth.db, user)
     auth.audit("user.2fa_enabled", user)
-    auth.outbox.send(
+    auth.mail_queue.send(
         mails.notice(
             user.email,
             "Two-factor auth is on",
@@ -65,7 +65,7 @@ async def disable(auth: AuthContext, user: User) -> None:
     user.totp_last_step = None
     await two_factor.delete_recovery_codes(auth.db, user)
     auth.audit("user.2fa_disabled", user)
-    auth.outbox.send(
+    auth.mail_queue.send(
         mails.notice(
             user.email,
             "Two-factor auth is off",

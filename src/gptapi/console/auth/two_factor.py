@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -10,12 +9,11 @@ from datetime import datetime
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gptapi.kit.sealed import Sealer
 from gptapi.models import RecoveryCode, User
 
 ISSUER = "GPT API"
@@ -24,20 +22,13 @@ RECOVERY_CODE_COUNT = 10
 VALID_WINDOW = 1
 
 
-def _fernet(secret_key: bytes) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"gptapi totp").derive(
-        secret_key
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def encrypt_secret(secret_key: bytes, secret: str) -> str:
-    return _fernet(secret_key).encrypt(secret.encode()).decode()
+    return Sealer(secret_key, "totp").seal(secret)
 
 
 def decrypt_secret(secret_key: bytes, stored: str) -> str | None:
     try:
-        return _fernet(secret_key).decrypt(stored.encode()).decode()
+        return Sealer(secret_key, "totp").open(stored)
     except InvalidToken:
         return None
 

@@ -61,7 +61,7 @@ async def spend(
         .group_by(group)
         .order_by(func.sum(UsageLog.cost_nanos).desc(), group)
     )
-    return (await session.execute(statement)).tuples().all()
+    return (await session.execute(statement)).all()
 
 
 def _lines(session: AsyncSession, organization_id: uuid.UUID) -> Subquery:
@@ -196,7 +196,7 @@ async def usage_charged(
         .group_by(Model.name)
         .order_by(Model.name)
     )
-    return (await session.execute(statement)).tuples().all()
+    return (await session.execute(statement)).all()
 
 
 def select_payment(organization_id: uuid.UUID, session_id: str) -> Select[StripePayment]:

@@ -179,15 +179,13 @@ async def create_checkout(
             created_by=ctx.viewer.user.id,
         )
     )
-    audit.record(
+    audit.record_change(
         db,
-        action="billing.checkout_started",
-        actor_user_id=ctx.viewer.user.id,
-        organization_id=ctx.organization.id,
+        ctx,
+        "billing.checkout_started",
         target_type="checkout",
         target_id=checkout.id,
         data={"amount_usd": cents_usd(cents), "save_card": body.save_card},
-        ip=ctx.viewer.ip,
     )
     return CheckoutCreated(id=checkout.id, url=checkout.url)
 
@@ -276,15 +274,13 @@ async def update_auto_refill(
         account.auto_refill_disabled_reason = ""
         account.consent_at = now
         account.consent_by = ctx.viewer.user.id
-    audit.record(
+    audit.record_change(
         db,
-        action="billing.auto_refill_updated",
-        actor_user_id=ctx.viewer.user.id,
-        organization_id=ctx.organization.id,
+        ctx,
+        "billing.auto_refill_updated",
         target_type="organization",
         target_id=ctx.organization.id,
         data=body.model_dump(mode="json"),
-        ip=ctx.viewer.ip,
     )
 
 

@@ -13,12 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi import outbox
 from gptapi.admin import service as admin
+from gptapi.console.audit import record_change
 from gptapi.console.deps import OrgContext
 from gptapi.console.errors import bad_request, conflict, not_found
 from gptapi.console.keys import repository
 from gptapi.console.keys.schemas import KeyCreate, KeyCreated, KeyOut, KeyStatus, KeyUpdate
-from gptapi.console.orgs.audit import record_change
 from gptapi.gateway.keys import month_start
+from gptapi.kit.clock import rfc3339
 from gptapi.models import ApiKey
 
 _EDITABLE = (
@@ -74,7 +75,7 @@ async def create(
             "name": key.name,
             "prefix": key.key_prefix,
             "created_by": str(ctx.viewer.user.id),
-            "created_at": now.isoformat(),
+            "created_at": rfc3339(now),
         },
     )
     out = describe(key, ctx.viewer.user.email, 0, now)
@@ -129,7 +130,7 @@ async def revoke(
             "name": key.name,
             "prefix": key.key_prefix,
             "revoked_by": str(ctx.viewer.user.id),
-            "revoked_at": now.isoformat(),
+            "revoked_at": rfc3339(now),
         },
     )
 

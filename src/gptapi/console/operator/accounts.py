@@ -21,7 +21,7 @@ from gptapi.admin import service as admin_service
 from gptapi.console import audit
 from gptapi.console.auth.sessions import end_all_sessions
 from gptapi.console.deps import Viewer
-from gptapi.console.errors import bad_request, conflict, not_found
+from gptapi.console.errors import bad_request, conflict
 from gptapi.console.operator.schemas import (
     CreditGrant,
     CreditGrantOut,
@@ -30,6 +30,7 @@ from gptapi.console.operator.schemas import (
     UserOut,
     UserPage,
 )
+from gptapi.console.rows import get_or_404
 from gptapi.console.usage.money import usd
 from gptapi.kit import cursor as keyset
 from gptapi.kit.money import dollars_to_nanos
@@ -124,32 +125,26 @@ async def list_organizations(
 async def set_user_active(
     db: AsyncSession, user_id: uuid.UUID, active: bool, admin: Viewer
 ) -> User:
-    user = await db.get(User, user_id)
-    if user is None:
-        raise not_found("user")
+    user = await get_or_404(db, User, user_id, "user")
     if user.id == admin.user.id and not active:
         raise bad_request("You cannot suspend yourself.", code="cannot_suspend_self")
     if user.is_active != active:
         user.is_active = active
         if not active:
             await end_all_sessions(db, user.id)
-        audit.record(
+        audit.record_operator_change(
             db,
-            action="user.unsuspend" if active else "user.suspend",
-            actor_user_id=admin.user.id,
+            admin,
+            "user.unsuspend" if active else "user.suspend",
             target_type="user",
             target_id=user.id,
             data={"email": user.email},
-            ip=admin.ip,
         )
     return user
 
 
 async def find_organization(db: AsyncSession, organization_id: uuid.UUID) -> Organization:
-    organization = await db.get(Organization, organization_id)
-    if organization is None:
-        raise not_found("organization")
-    return organization
+    return await get_or_404(db, Organization, organization_id, "organization")
 
 
 async def set_organization_active(
@@ -158,14 +153,13 @@ async def set_organization_active(
     organization = await find_organization(db, organization_id)
     if organization.is_active != active:
         organization.is_active = active
-        audit.record(
+        audit.record_operator_change(
             db,
-            action="organization.unsuspend" if active else "organization.suspend",
-            actor_user_id=admin.user.id,
+            admin,
+            "organization.unsuspend" if active else "organization.suspend",
             organization_id=organization.id,
             target_type="organization",
             target_id=organization.id,
-            ip=admin.ip,
         )
     return organization
 
@@ -210,10 +204,10 @@ async def grant_credit(
                 "A grant with this Idempotency-Key is being applied; retry to see it.",
                 code="idempotency_conflict",
             ) from None
-        audit.record(
+        audit.record_operator_change(
             db,
-            action="credit.grant",
-            actor_user_id=admin.user.id,
+            admin,
+            "credit.grant",
             organization_id=organization.id,
             target_type="organization",
             target_id=organization.id,
@@ -222,7 +216,6 @@ async def grant_credit(
                 "reason": body.reason.strip(),
                 "idempotency_key": ledger_key,
             },
-            ip=admin.ip,
         )
     await db.refresh(organization, ["balance_nanos"])
     return CreditGrantOut(

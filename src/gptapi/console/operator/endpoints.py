@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request, Response
 
+from gptapi.console import audit
 from gptapi.console.deps import DbSession, PlatformAdmin, State, platform_admin
 from gptapi.console.operator import accounts, pricing, servers
-from gptapi.console.operator.audit_log import AuditFilter, page as audit_page
 from gptapi.console.operator.schemas import (
+    AuditEntryOut,
     AuditPage,
     CreditGrant,
     CreditGrantOut,
@@ -47,7 +48,8 @@ def _registry(request: Request) -> UpstreamRegistry | None:
 
 def _refresh_catalog(request: Request, tasks: BackgroundTasks) -> None:
     """This process's gateway sees the change at once (after the commit); others within
-    their catalog refresh interval."""
+    their catalog refresh interval. Background tasks run only once the endpoint has answered
+    successfully, so a refused change refreshes nothing."""
     runtime = _runtime(request)
     if runtime is not None:
         tasks.add_task(runtime.serving.catalog.refresh)
@@ -59,6 +61,10 @@ def _sync_servers(request: Request, tasks: BackgroundTasks) -> None:
         tasks.add_task(runtime.sync_servers)
 
 
+RefreshesCatalog = Depends(_refresh_catalog)
+SyncsServers = Depends(_sync_servers)
+
+
 # ---------------------------------------------------------------- models and prices
 
 
@@ -67,17 +73,14 @@ async def list_models(db: DbSession, state: State) -> list[ModelOut]:
     return await pricing.list_models(db, state.clock.now())
 
 
-@router.post("/models", status_code=201, summary="Add a model")
+@router.post("/models", status_code=201, summary="Add a model", dependencies=[RefreshesCatalog])
 async def create_model(
     body: ModelCreate,
     admin: PlatformAdmin,
     db: DbSession,
     state: State,
-    request: Request,
-    tasks: BackgroundTasks,
 ) -> ModelOut:
     model = await pricing.create_model(db, body, admin)
-    _refresh_catalog(request, tasks)
     return await pricing.describe(db, model, state.clock.now())
 
 
@@ -86,18 +89,19 @@ async def get_model(model_id: int, db: DbSession, state: State) -> ModelOut:
     return await pricing.describe(db, await pricing.find_model(db, model_id), state.clock.now())
 
 
-@router.patch("/models/{model_id}", summary="Rename, describe, or (de)activate a model")
+@router.patch(
+    "/models/{model_id}",
+    summary="Rename, describe, or (de)activate a model",
+    dependencies=[RefreshesCatalog],
+)
 async def update_model(
     model_id: int,
     body: ModelUpdate,
     admin: PlatformAdmin,
     db: DbSession,
     state: State,
-    request: Request,
-    tasks: BackgroundTasks,
 ) -> ModelOut:
     model = await pricing.update_model(db, model_id, body, admin)
-    _refresh_catalog(request, tasks)
     return await pricing.describe(db, model, state.clock.now())
 
 
@@ -105,6 +109,7 @@ async def update_model(
     "/models/{model_id}/prices",
     status_code=201,
     summary="Change a model's price from a moment on (now by default); past usage keeps its cost",
+    dependencies=[RefreshesCatalog],
 )
 async def change_price(
     model_id: int,
@@ -112,18 +117,16 @@ async def change_price(
     admin: PlatformAdmin,
     db: DbSession,
     state: State,
-    request: Request,
-    tasks: BackgroundTasks,
 ) -> ModelOut:
     now = state.clock.now()
     model = await pricing.schedule_price(db, model_id, body, admin, now)
-    _refresh_catalog(request, tasks)
     return await pricing.describe(db, model, now)
 
 
 @router.delete(
     "/models/{model_id}/prices/{price_id}",
     summary="Withdraw a scheduled price change that is not yet in force",
+    dependencies=[RefreshesCatalog],
 )
 async def cancel_price(
     model_id: int,
@@ -131,12 +134,9 @@ async def cancel_price(
     admin: PlatformAdmin,
     db: DbSession,
     state: State,
-    request: Request,
-    tasks: BackgroundTasks,
 ) -> ModelOut:
     now = state.clock.now()
     model = await pricing.cancel_price(db, model_id, price_id, admin, now)
-    _refresh_catalog(request, tasks)
     return await pricing.describe(db, model, now)
 
 
@@ -148,43 +148,50 @@ async def list_servers(db: DbSession, request: Request) -> list[ServerOut]:
     return await servers.list_servers(db, _registry(request))
 
 
-@router.post("/servers", status_code=201, summary="Add a server to a model's pool")
+@router.post(
+    "/servers",
+    status_code=201,
+    summary="Add a server to a model's pool",
+    dependencies=[SyncsServers],
+)
 async def add_server(
     body: ServerCreate,
     admin: PlatformAdmin,
     db: DbSession,
     request: Request,
-    tasks: BackgroundTasks,
 ) -> ServerOut:
     server = await servers.add_server(db, body, admin)
-    _sync_servers(request, tasks)
     return servers.server_out(server, _registry(request))
 
 
-@router.patch("/servers/{server_id}", summary="Drain a server (no new requests) or undrain it")
+@router.patch(
+    "/servers/{server_id}",
+    summary="Drain a server (no new requests) or undrain it",
+    dependencies=[SyncsServers],
+)
 async def update_server(
     server_id: int,
     body: ServerUpdate,
     admin: PlatformAdmin,
     db: DbSession,
     request: Request,
-    tasks: BackgroundTasks,
 ) -> ServerOut:
     server = await servers.set_state(db, server_id, body.state, admin)
-    _sync_servers(request, tasks)
     return servers.server_out(server, _registry(request))
 
 
-@router.delete("/servers/{server_id}", status_code=204, summary="Remove a server from its pool")
+@router.delete(
+    "/servers/{server_id}",
+    status_code=204,
+    summary="Remove a server from its pool",
+    dependencies=[SyncsServers],
+)
 async def remove_server(
     server_id: int,
     admin: PlatformAdmin,
     db: DbSession,
-    request: Request,
-    tasks: BackgroundTasks,
 ) -> Response:
     await servers.remove_server(db, server_id, admin)
-    _sync_servers(request, tasks)
     return Response(status_code=204)
 
 
@@ -265,4 +272,6 @@ async def audit_log(
     cursor: Annotated[str | None, Query(max_length=20)] = None,
     limit: Limit = 50,
 ) -> AuditPage:
-    return await audit_page(db, AuditFilter(action, org_id, actor_id), cursor, limit)
+    where = audit.AuditFilter(action, org_id, actor_id)
+    entries, next_cursor = await audit.page(db, where, cursor, limit, AuditEntryOut)
+    return AuditPage(data=entries, next_cursor=next_cursor)

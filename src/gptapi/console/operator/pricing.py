@@ -25,6 +25,7 @@ from gptapi.console.operator.schemas import (
     PriceChange,
     PriceOut,
 )
+from gptapi.console.rows import get_or_404
 from gptapi.kit.money import dollars_to_millis, millis_to_decimal
 from gptapi.models import Model, ModelPrice
 
@@ -99,10 +100,7 @@ async def describe(db: AsyncSession, model: Model, now: datetime) -> ModelOut:
 
 
 async def find_model(db: AsyncSession, model_id: int) -> Model:
-    model = await db.get(Model, model_id)
-    if model is None:
-        raise not_found("model")
-    return model
+    return await get_or_404(db, Model, model_id, "model")
 
 
 async def create_model(db: AsyncSession, body: ModelCreate, admin: Viewer) -> Model:
@@ -206,12 +204,6 @@ async def cancel_price(
 def _record(
     db: AsyncSession, admin: Viewer, action: str, model: Model, data: dict[str, object]
 ) -> None:
-    audit.record(
-        db,
-        action=action,
-        actor_user_id=admin.user.id,
-        target_type="model",
-        target_id=model.id,
-        data=data,
-        ip=admin.ip,
+    audit.record_operator_change(
+        db, admin, action, target_type="model", target_id=model.id, data=data
     )

@@ -12,8 +12,9 @@ from gptapi.admin import service as admin_service
 from gptapi.admin.service import AdminError
 from gptapi.console import audit
 from gptapi.console.deps import Viewer
-from gptapi.console.errors import bad_request, not_found
+from gptapi.console.errors import bad_request
 from gptapi.console.operator.schemas import ServerCreate, ServerHealth, ServerOut
+from gptapi.console.rows import get_or_404
 from gptapi.gateway.upstream.registry import UpstreamRegistry
 from gptapi.models import Server
 
@@ -48,21 +49,17 @@ async def list_servers(db: AsyncSession, registry: UpstreamRegistry | None) -> l
 
 
 async def find_server(db: AsyncSession, server_id: int) -> Server:
-    server = await db.get(Server, server_id)
-    if server is None:
-        raise not_found("server")
-    return server
+    return await get_or_404(db, Server, server_id, "server")
 
 
 def _record(db: AsyncSession, admin: Viewer, action: str, server: Server) -> None:
-    audit.record(
+    audit.record_operator_change(
         db,
-        action=action,
-        actor_user_id=admin.user.id,
+        admin,
+        action,
         target_type="server",
         target_id=server.id,
         data={"model": server.model_name, "base_url": server.base_url},
-        ip=admin.ip,
     )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from gptapi.console import audit
 from gptapi.console.deps import (
     ConfirmedViewer,
     CurrentViewer,
@@ -16,8 +17,10 @@ from gptapi.console.deps import (
     require,
 )
 from gptapi.console.errors import ErrorBody
-from gptapi.console.orgs import audit, invitations, service
+from gptapi.console.mail_queue import RequestMailQueue
+from gptapi.console.orgs import invitations, service
 from gptapi.console.orgs.schemas import (
+    AuditEntryOut,
     AuditPage,
     InvitationCreate,
     InvitationOut,
@@ -139,13 +142,12 @@ async def create_invitation(
     body: InvitationCreate,
     db: DbSession,
     state: State,
-    background: BackgroundTasks,
+    mail_queue: RequestMailQueue,
 ) -> InvitationOut:
     invitation, token = await invitations.invite(db, ctx, body, state.clock.now())
     link = f"{state.settings.base_url}/invite?token={token}"
     inviter = ctx.viewer.user.name or ctx.viewer.user.email
-    mail = invitations.invitation_mail(ctx.organization, inviter, invitation.email, link)
-    background.add_task(state.mailer.send, mail)
+    mail_queue.send(invitations.invitation_mail(ctx.organization, inviter, invitation.email, link))
     return invitation
 
 
@@ -202,4 +204,6 @@ async def audit_log(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPage:
-    return await audit.page(db, ctx, cursor, limit)
+    where = audit.AuditFilter(organization_id=ctx.organization.id)
+    entries, next_cursor = await audit.page(db, where, cursor, limit, AuditEntryOut)
+    return AuditPage(data=entries, next_cursor=next_cursor)

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.console import audit
+from gptapi.console.audit import record_change
 from gptapi.console.auth.sessions import hash_token
 from gptapi.console.deps import OrgContext, Viewer
 from gptapi.console.errors import ApiError, conflict, forbidden, not_found
 from gptapi.console.mail import Mail
 from gptapi.console.orgs import repository
-from gptapi.console.orgs.audit import record_change
 from gptapi.console.orgs.schemas import InvitationCreate, InvitationOut, InvitationPreview
 from gptapi.console.permissions import Role
 from gptapi.models import Invitation, Membership, Organization

@@ -1,4 +1,4 @@
-"""Queries for organisations, memberships, invitations and the audit log."""
+"""Queries for organisations, memberships and invitations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.models import AuditLog, Invitation, Membership, Organization, User
+from gptapi.models import Invitation, Membership, Organization, User
 
 
 async def memberships_of(
@@ -92,19 +92,3 @@ async def invitation_in(
 
 async def invitation_by_token_hash(session: AsyncSession, token_hash: str) -> Invitation | None:
     return await session.scalar(select(Invitation).where(Invitation.token_hash == token_hash))
-
-
-async def audit_page(
-    session: AsyncSession, organization_id: uuid.UUID, *, before: int | None, limit: int
-) -> Sequence[tuple[AuditLog, str | None]]:
-    """Newest first; `before` is the id of the last entry of the previous page."""
-    statement = (
-        select(AuditLog, User.email)
-        .outerjoin(User, User.id == AuditLog.actor_user_id)
-        .where(AuditLog.organization_id == organization_id)
-        .order_by(AuditLog.id.desc())
-        .limit(limit)
-    )
-    if before is not None:
-        statement = statement.where(AuditLog.id < before)
-    return [(entry, email) for entry, email in await session.execute(statement)]

@@ -12,11 +12,11 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service as admin
+from gptapi.console.audit import record_change
 from gptapi.console.deps import OrgContext, Viewer
 from gptapi.console.errors import bad_request, conflict, forbidden, not_found
 from gptapi.console.keys import service as keys
 from gptapi.console.orgs import repository
-from gptapi.console.orgs.audit import record_change
 from gptapi.console.orgs.schemas import MemberOut, OrganizationOut, OrganizationUpdate
 from gptapi.console.permissions import Capability, Role, allows
 from gptapi.models import Invitation, Membership, Organization, User

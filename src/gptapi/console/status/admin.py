@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -9,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.console import audit
 from gptapi.console.deps import DbSession, PlatformAdmin, State, Viewer
-from gptapi.console.errors import ApiError, ErrorBody, bad_request, not_found
+from gptapi.console.errors import ApiError, ErrorBody, bad_request
+from gptapi.console.rows import get_or_404
 from gptapi.console.status import repository
 from gptapi.console.status.incidents import (
     IncidentStatus,
@@ -36,13 +38,6 @@ RESOLVED_ALREADY: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _incident(db: AsyncSession, incident_id: int) -> Incident:
-    incident = await db.get(Incident, incident_id)
-    if incident is None:
-        raise not_found("incident")
-    return incident
-
-
 async def _check_service(db: AsyncSession, service_id: int | None) -> None:
     if service_id is not None and await db.get(Service, service_id) is None:
         raise ApiError(404, "not_found", "No such service.", param="service_id")
@@ -51,15 +46,24 @@ async def _check_service(db: AsyncSession, service_id: int | None) -> None:
 def _audit(
     db: AsyncSession, admin: Viewer, action: str, incident: Incident, data: dict[str, Any]
 ) -> None:
-    audit.record(
-        db,
-        action=action,
-        actor_user_id=admin.user.id,
-        target_type="incident",
-        target_id=incident.id,
-        data=data,
-        ip=admin.ip,
+    audit.record_operator_change(
+        db, admin, action, target_type="incident", target_id=incident.id, data=data
     )
+
+
+async def _post(
+    db: AsyncSession,
+    admin: Viewer,
+    incident_id: int,
+    action: str,
+    status: IncidentStatus,
+    body: IncidentUpdateCreate | IncidentResolve,
+    now: datetime,
+) -> IncidentOut:
+    incident = await get_or_404(db, Incident, incident_id, "incident")
+    await post_update(db, incident, status=status, message=body.message, now=now)
+    _audit(db, admin, action, incident, body.model_dump())
+    return (await describe(db, [incident]))[0]
 
 
 @router.get("", summary="All incidents, newest first")
@@ -103,16 +107,9 @@ async def create_update(
     db: DbSession,
     state: State,
 ) -> IncidentOut:
-    incident = await _incident(db, incident_id)
-    await post_update(
-        db,
-        incident,
-        status=IncidentStatus(body.status),
-        message=body.message,
-        now=state.clock.now(),
-    )
-    _audit(db, admin, "incident.update", incident, body.model_dump())
-    return (await describe(db, [incident]))[0]
+    status = IncidentStatus(body.status)
+    now = state.clock.now()
+    return await _post(db, admin, incident_id, "incident.update", status, body, now)
 
 
 @router.post("/{incident_id}/resolve", summary="Resolve an incident", responses=RESOLVED_ALREADY)
@@ -123,23 +120,16 @@ async def resolve_incident(
     db: DbSession,
     state: State,
 ) -> IncidentOut:
-    incident = await _incident(db, incident_id)
-    await post_update(
-        db,
-        incident,
-        status=IncidentStatus.RESOLVED,
-        message=body.message,
-        now=state.clock.now(),
-    )
-    _audit(db, admin, "incident.resolve", incident, body.model_dump())
-    return (await describe(db, [incident]))[0]
+    resolved = IncidentStatus.RESOLVED
+    now = state.clock.now()
+    return await _post(db, admin, incident_id, "incident.resolve", resolved, body, now)
 
 
 @router.patch("/{incident_id}", summary="Edit the title, severity or affected service")
 async def update_incident(
     incident_id: IncidentId, body: IncidentEdit, admin: PlatformAdmin, db: DbSession, state: State
 ) -> IncidentOut:
-    incident = await _incident(db, incident_id)
+    incident = await get_or_404(db, Incident, incident_id, "incident")
     changes = body.model_dump(exclude_unset=True)
     if changes.get("title", "") is None or changes.get("severity", "") is None:
         raise bad_request("title and severity cannot be empty.")

@@ -6,12 +6,9 @@ from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from gptapi.console.status.schemas import IncidentOut
+from gptapi.kit.clock import rfc3339
 
 ATOM = "http://www.w3.org/2005/Atom"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _child(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -25,7 +22,7 @@ def _entry_text(incident: IncidentOut) -> str:
     if incident.service:
         lines.append(f"Affects: {incident.service}.")
     lines += [
-        f"{_iso(update.created_at)} — {update.status.capitalize()}: {update.message}"
+        f"{rfc3339(update.created_at)} — {update.status.capitalize()}: {update.message}"
         for update in incident.updates
     ]
     return "\n".join(lines)
@@ -36,7 +33,7 @@ def incident_feed(incidents: list[IncidentOut], *, base_url: str, now: datetime)
     _child(feed, "id", f"{base_url}/api/status/feed.atom")
     _child(feed, "title", "GPT API status — incidents")
     updated = max((incident.updated_at for incident in incidents), default=now)
-    _child(feed, "updated", _iso(updated))
+    _child(feed, "updated", rfc3339(updated))
     _child(feed, "link", rel="self", href=f"{base_url}/api/status/feed.atom")
     _child(feed, "link", rel="alternate", href=f"{base_url}/status")
     author = _child(feed, "author")
@@ -46,8 +43,8 @@ def incident_feed(incidents: list[IncidentOut], *, base_url: str, now: datetime)
         url = f"{base_url}/api/status/incidents/{incident.id}"
         _child(entry, "id", url)
         _child(entry, "title", f"[{incident.status.capitalize()}] {incident.title}")
-        _child(entry, "published", _iso(incident.created_at))
-        _child(entry, "updated", _iso(incident.updated_at))
+        _child(entry, "published", rfc3339(incident.created_at))
+        _child(entry, "updated", rfc3339(incident.updated_at))
         _child(entry, "link", rel="alternate", href=url)
         if incident.updates:
             _child(entry, "summary", incident.updates[0].message)

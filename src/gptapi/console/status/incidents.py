@@ -17,6 +17,7 @@ from gptapi import outbox
 from gptapi.console.errors import conflict
 from gptapi.console.status import repository
 from gptapi.console.status.schemas import IncidentOut, IncidentUpdateOut
+from gptapi.kit.clock import rfc3339
 from gptapi.models import Incident, IncidentUpdate, Service
 
 
@@ -157,11 +158,7 @@ async def _announce(session: AsyncSession, incident: Incident, event: str, messa
             "impact": _IMPACT[incident.severity],
             "components": [service.name] if service else [],
             "message": message,
-            "started_at": _iso(incident.created_at),
-            "resolved_at": _iso(incident.resolved_at) if incident.resolved_at else None,
+            "started_at": rfc3339(incident.created_at),
+            "resolved_at": rfc3339(incident.resolved_at) if incident.resolved_at else None,
         },
     )
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

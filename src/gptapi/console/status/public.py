@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from gptapi.console.deps import DbSession, State
-from gptapi.console.errors import not_found
+from gptapi.console.rows import get_or_404
 from gptapi.console.status import repository
 from gptapi.console.status.feed import incident_feed
 from gptapi.console.status.incidents import describe
@@ -27,9 +27,7 @@ async def get_status(db: DbSession, state: State, response: Response) -> StatusP
 
 @router.get("/incidents/{incident_id}", summary="One incident with all its updates")
 async def get_incident(incident_id: IncidentId, db: DbSession, response: Response) -> IncidentOut:
-    incident = await db.get(Incident, incident_id)
-    if incident is None:
-        raise not_found("incident")
+    incident = await get_or_404(db, Incident, incident_id, "incident")
     response.headers.update(CACHE)
     return (await describe(db, [incident]))[0]
 

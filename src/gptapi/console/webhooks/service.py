@@ -96,7 +96,14 @@ async def create(
     )
     db.add(endpoint)
     await db.flush()
-    _audit(db, ctx, "webhook.create", endpoint, {"url": body.url, "event_types": body.event_types})
+    audit.record_change(
+        db,
+        ctx,
+        "webhook.create",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        data={"url": body.url, "event_types": body.event_types},
+    )
     return EndpointCreated(**endpoint_out(endpoint).model_dump(), secret=secret)
 
 
@@ -119,11 +126,25 @@ async def update(
     elif changes.get("enabled") is False:
         await repo.fail_pending(db, endpoint.id, now)
     endpoint.updated_at = now
-    _audit(db, ctx, "webhook.update", endpoint, {"changed": sorted(changes)})
+    audit.record_change(
+        db,
+        ctx,
+        "webhook.update",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        data={"changed": sorted(changes)},
+    )
 
 
 async def delete(db: AsyncSession, ctx: OrgContext, endpoint: WebhookEndpoint) -> None:
-    _audit(db, ctx, "webhook.delete", endpoint, {"url": endpoint.url})
+    audit.record_change(
+        db,
+        ctx,
+        "webhook.delete",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        data={"url": endpoint.url},
+    )
     await db.delete(endpoint)
 
 
@@ -141,7 +162,14 @@ async def rotate_secret(
     endpoint.previous_secret_expires_at = expires
     endpoint.secret = sealer.seal(secret)
     endpoint.updated_at = now
-    _audit(db, ctx, "webhook.rotate_secret", endpoint, {"overlap_seconds": overlap_seconds})
+    audit.record_change(
+        db,
+        ctx,
+        "webhook.rotate_secret",
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        data={"overlap_seconds": overlap_seconds},
+    )
     return SecretRotated(secret=secret, previous_secret_expires_at=expires)
 
 
@@ -268,23 +296,4 @@ def _delivery_out(delivery: WebhookDelivery, event: WebhookEvent) -> DeliveryOut
         last_response_status=delivery.last_response_status,
         created_at=delivery.created_at,
         updated_at=delivery.updated_at,
-    )
-
-
-def _audit(
-    db: AsyncSession,
-    ctx: OrgContext,
-    action: str,
-    endpoint: WebhookEndpoint,
-    data: dict[str, object],
-) -> None:
-    audit.record(
-        db,
-        action=action,
-        actor_user_id=ctx.viewer.user.id,
-        organization_id=ctx.organization.id,
-        target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        data=data,
-        ip=ctx.viewer.ip,
     )

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from standardwebhooks import Webhook
 
+from gptapi.kit.clock import rfc3339
 from gptapi.kit.sealed import Sealer
 from gptapi.models.webhook_event import WebhookEvent
 
@@ -31,7 +32,7 @@ def payload(event: WebhookEvent) -> str:
     bytes. ASCII-only JSON, so the signed text and the sent bytes cannot differ."""
     envelope = {
         "type": event.event_type,
-        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
+        "timestamp": rfc3339(event.created_at),
         "data": event.data,
     }
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.console.webhooks.repository import subscribed_organizations
+from gptapi.kit.clock import rfc3339
 from gptapi.kit.db import SessionMaker
 from gptapi.models import Model, UsageLog, WebhookCursor
 from gptapi.outbox import emit
@@ -26,10 +27,6 @@ USAGE_DAILY = "usage.daily"
 _BATCH = 500
 # How long a usage row waits before it becomes an event; longer than any metering transaction.
 SETTLE = timedelta(seconds=10)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def _latest_usage_id(session: AsyncSession, condition: ColumnElement[bool]) -> int:
@@ -109,7 +106,7 @@ def _usage_created(usage: UsageLog, model: str) -> dict[str, Any]:
         "status": usage.status,
         "outcome": usage.outcome,
         "latency_ms": usage.latency_ms,
-        "created_at": _iso(usage.created_at),
+        "created_at": rfc3339(usage.created_at),
     }
 
 

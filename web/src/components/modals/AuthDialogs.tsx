@@ -8,6 +8,7 @@ import { queryKeys, useConfig } from "@/api/hooks";
 import { Field } from "@/components/Field";
 import { Button } from "@/components/ui/button";
 import { DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
+import { check, useSupabase } from "@/lib/supabase";
 import { notify } from "@/lib/toast";
 
 import { useModal } from "./ModalContext";
@@ -82,12 +83,15 @@ function OAuthButtons() {
 export function SignInDialog() {
   const { open } = useModal();
   const signedIn = useSignedIn();
+  const supabase = useSupabase();
   const { busy, onSubmit } = useSubmit(async (form) => {
-    const result = await unwrap(
-      client.POST("/api/auth/signin", {
-        body: { email: String(form.get("email")), password: String(form.get("password")) },
-      }),
-    );
+    const credentials = { email: String(form.get("email")), password: String(form.get("password")) };
+    if (supabase) {
+      check(await (await supabase()).auth.signInWithPassword(credentials));
+      await signedIn();
+      return;
+    }
+    const result = await unwrap(client.POST("/api/auth/signin", { body: credentials }));
     if (result.mfa_required && result.challenge) open({ kind: "twofactor", challenge: result.challenge });
     else await signedIn();
   });
@@ -117,16 +121,22 @@ export function SignInDialog() {
 
 export function SignUpDialog() {
   const { open, close } = useModal();
+  const supabase = useSupabase();
   const { busy, onSubmit } = useSubmit(async (form) => {
-    const notice = await unwrap(
-      client.POST("/api/auth/signup", {
-        body: {
-          name: String(form.get("name")),
-          email: String(form.get("email")),
-          password: String(form.get("password")),
-        },
-      }),
-    );
+    const body = {
+      name: String(form.get("name")),
+      email: String(form.get("email")),
+      password: String(form.get("password")),
+    };
+    if (supabase) {
+      const { name, ...credentials } = body;
+      const options = { data: { name }, emailRedirectTo: `${window.location.origin}/dashboard` };
+      check(await (await supabase()).auth.signUp({ ...credentials, options }));
+      close();
+      notify.good("Account created.", "Check your inbox for the link that confirms your address.");
+      return;
+    }
+    const notice = await unwrap(client.POST("/api/auth/signup", { body }));
     close();
     notify.good("Account created.", notice.message);
   });
@@ -162,10 +172,17 @@ export function SignUpDialog() {
 
 export function ForgotPasswordDialog() {
   const { close } = useModal();
+  const supabase = useSupabase();
   const { busy, onSubmit } = useSubmit(async (form) => {
-    const notice = await unwrap(
-      client.POST("/api/auth/forgot-password", { body: { email: String(form.get("email")) } }),
-    );
+    const email = String(form.get("email"));
+    if (supabase) {
+      const redirectTo = `${window.location.origin}/dashboard/settings`;
+      check(await (await supabase()).auth.resetPasswordForEmail(email, { redirectTo }));
+      close();
+      notify.plain("If that address has an account, a reset link is on its way.");
+      return;
+    }
+    const notice = await unwrap(client.POST("/api/auth/forgot-password", { body: { email } }));
     close();
     notify.plain(notice.message);
   });

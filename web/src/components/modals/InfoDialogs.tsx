@@ -7,6 +7,7 @@ import { Field } from "@/components/Field";
 import { Button } from "@/components/ui/button";
 import { DialogClose, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Label } from "@/components/ui/label";
+import { notify } from "@/lib/toast";
 
 import { useModal, type ConfirmOptions } from "./ModalContext";
 
@@ -139,41 +140,75 @@ export function TermsDialog() {
   );
 }
 
+/** Contact Us: the message is stored and mailed to the operator, so nobody needs an email app. */
 export function ContactDialog() {
   const { close } = useModal();
-  const submit = (event: FormEvent<HTMLFormElement>) => {
+  const { data: me } = useMe();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const subject = encodeURIComponent(String(form.get("subject") ?? ""));
-    const body = encodeURIComponent(String(form.get("message") ?? ""));
-    window.location.href = `mailto:${CONTACT_EMAIL}?subject=${subject}&body=${body}`;
-    close();
+    const body = {
+      name: String(form.get("name") ?? ""),
+      email: String(form.get("email") ?? ""),
+      message: String(form.get("message") ?? ""),
+    };
+    setBusy(true);
+    try {
+      await unwrap(client.POST("/api/contact", { body }));
+      notify.good("Message sent.", "We will answer by email.");
+      close();
+    } catch (error) {
+      reportError(error);
+    } finally {
+      setBusy(false);
+    }
   };
   return (
     <>
       <DialogHeader>
         <DialogTitle>Contact us</DialogTitle>
         <DialogDescription>
-          Questions about billing, limits or an integration? Write to{" "}
+          Questions about billing, limits or an integration? Send us a message, or write to{" "}
           <a className="underline" href={`mailto:${CONTACT_EMAIL}`}>
             {CONTACT_EMAIL}
           </a>
           .
         </DialogDescription>
       </DialogHeader>
-      <form className="grid gap-4" onSubmit={submit}>
-        <Field label="Subject" name="subject" required />
+      <form className="grid gap-4" onSubmit={(event) => void submit(event)}>
+        <Field
+          label="Name"
+          name="name"
+          autoComplete="name"
+          defaultValue={me?.user.name ?? ""}
+          maxLength={200}
+          required
+        />
+        <Field
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="email"
+          defaultValue={me?.user.email ?? ""}
+          maxLength={320}
+          required
+        />
         <div className="grid gap-2">
           <Label htmlFor="contact-message">Message</Label>
           <textarea
             id="contact-message"
             name="message"
             required
+            maxLength={5000}
             rows={5}
             className="border-input dark:bg-input/30 focus-visible:ring-ring/50 rounded-md border bg-transparent px-3 py-2 text-sm shadow-xs outline-none focus-visible:ring-[3px]"
           />
         </div>
-        <Button type="submit">Open in your email app</Button>
+        <Button type="submit" disabled={busy}>
+          {busy && <Loader2 className="animate-spin" aria-hidden />}
+          Send message
+        </Button>
       </form>
     </>
   );

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 
 import { client, reportError, unwrap } from "@/api/client";
@@ -11,9 +11,10 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { dateTime, usd } from "@/lib/format";
 import { notify } from "@/lib/toast";
 
+import { AutoRefillForm } from "./billing/AutoRefill";
+import { billingKey } from "./billing/keys";
+import { Payments } from "./billing/Payments";
 import { useOrgId } from "./useOrg";
-
-const billingKey = (orgId: string) => ["orgs", orgId, "billing"] as const;
 
 /** Back from Stripe Checkout: ask the server to settle the session, then say how it went. */
 function useCheckoutReturn(orgId: string) {
@@ -43,12 +44,13 @@ function useCheckoutReturn(orgId: string) {
 
 function TopUp({ presets, configured }: { presets: number[]; configured: boolean }) {
   const orgId = useOrgId();
+  const [saveCard, setSaveCard] = useState(false);
   const checkout = useMutation({
     mutationFn: (amount: number) =>
       unwrap(
         client.POST("/api/orgs/{org_id}/billing/checkout", {
           params: { path: { org_id: orgId } },
-          body: { amount_usd: amount.toFixed(2), save_card: false },
+          body: { amount_usd: amount.toFixed(2), save_card: saveCard },
         }),
       ),
     onSuccess: (created) => window.location.assign(created.url),
@@ -58,12 +60,18 @@ function TopUp({ presets, configured }: { presets: number[]; configured: boolean
     return <p className="text-muted-foreground text-sm">Card payments are not configured on this server.</p>;
   }
   return (
-    <div className="flex flex-wrap gap-2" role="group" aria-label="Add credit">
-      {presets.map((amount) => (
-        <Button key={amount} variant="outline" disabled={checkout.isPending} onClick={() => checkout.mutate(amount)}>
-          Add ${amount}
-        </Button>
-      ))}
+    <div className="grid gap-2">
+      <div className="flex flex-wrap gap-2" role="group" aria-label="Add credit">
+        {presets.map((amount) => (
+          <Button key={amount} variant="outline" disabled={checkout.isPending} onClick={() => checkout.mutate(amount)}>
+            Add ${amount}
+          </Button>
+        ))}
+      </div>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={saveCard} onChange={(event) => setSaveCard(event.target.checked)} />
+        Save this card for auto-refill (you agree to automatic charges when auto-refill is on)
+      </label>
     </div>
   );
 }
@@ -123,7 +131,7 @@ function Transactions() {
   if (page.isError) return <Failed message="Could not load transactions." />;
   if (page.data.data.length === 0) return <Empty title="No transactions yet." />;
   return (
-    <ul className="divide-y text-sm">
+    <ul className="divide-y text-sm" aria-label="Transactions">
       {page.data.data.map((line) => (
         <li key={line.id} className="grid gap-1 py-2 sm:grid-cols-[1fr_auto_auto] sm:gap-4">
           <span>
@@ -175,6 +183,26 @@ export function Billing() {
               <LowBalanceAlert threshold={overview.data.low_balance_threshold_usd} />
             </>
           )}
+        </CardContent>
+      </Card>
+      {overview.data?.payments_configured && (
+        <Card>
+          <CardHeader>
+            <CardTitle>Auto-refill</CardTitle>
+            <CardDescription>Keep requests flowing: charge the saved card when the balance runs low.</CardDescription>
+          </CardHeader>
+          <CardContent>
+            <AutoRefillForm overview={overview.data} />
+          </CardContent>
+        </Card>
+      )}
+      <Card>
+        <CardHeader>
+          <CardTitle>Card payments</CardTitle>
+          <CardDescription>Top-ups and auto-refills, with Stripe receipts.</CardDescription>
+        </CardHeader>
+        <CardContent>
+          <Payments />
         </CardContent>
       </Card>
       <Card>

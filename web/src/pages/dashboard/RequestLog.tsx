@@ -7,20 +7,21 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { count, dateTime, usd } from "@/lib/format";
 
+import type { LogQuery } from "./usageFilters";
 import { useOrgId } from "./useOrg";
 
 const PAGE = 25;
 
-/** Every metered request, newest first, a page at a time. */
-export function RequestLog() {
+/** Every metered request matching the filters, newest first, a page at a time. */
+export function RequestLog({ query }: { query: LogQuery }) {
   const orgId = useOrgId();
   const log = useInfiniteQuery({
-    queryKey: ["orgs", orgId, "usage", "requests"],
+    queryKey: ["orgs", orgId, "usage", "requests", query],
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) =>
       unwrap(
         client.GET("/api/orgs/{org_id}/usage/requests", {
-          params: { path: { org_id: orgId }, query: { cursor: pageParam, limit: PAGE } },
+          params: { path: { org_id: orgId }, query: { ...query, cursor: pageParam, limit: PAGE } },
         }),
       ),
     getNextPageParam: (page) => page.next_cursor ?? undefined,
@@ -38,7 +39,7 @@ export function RequestLog() {
         ) : log.isError ? (
           <Failed message="Could not load the request log." />
         ) : rows.length === 0 ? (
-          <Empty title="No requests yet." />
+          <Empty title="No requests match." />
         ) : (
           <div className="overflow-x-auto">
             <table className="w-full text-sm">

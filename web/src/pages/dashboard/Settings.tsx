@@ -8,6 +8,7 @@ import { Field } from "@/components/Field";
 import { useModal } from "@/components/modals/ModalContext";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { useSupabase } from "@/lib/supabase";
 import { notify } from "@/lib/toast";
 
 import { Sessions } from "./Sessions";
@@ -53,6 +54,7 @@ export function Settings() {
     "Password changed.",
   );
   const { open } = useModal();
+  const supabase = useSupabase();
   const leave = (message: string) => {
     queryClient.setQueryData(queryKeys.me, null);
     queryClient.removeQueries({ queryKey: ["orgs"] });
@@ -62,6 +64,7 @@ export function Settings() {
   const signOut = async () => {
     try {
       await unwrap(client.POST("/api/auth/signout"));
+      if (supabase) await (await supabase()).auth.signOut();
       leave("Signed out.");
     } catch (error) {
       reportError(error);

@@ -1,4 +1,5 @@
 import { Download } from "lucide-react";
+import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 import { Empty, Failed, Loading } from "@/components/States";
@@ -7,14 +8,16 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { count, usd } from "@/lib/format";
 
 import { RequestLog } from "./RequestLog";
+import { dayCount, defaultFilters, logQuery, periodOf, searchOf, type Period, type UsageFilters } from "./usageFilters";
+import { UsageFilterBar } from "./UsageFilterBar";
 import { useOrgId } from "./useOrg";
-import { lastDays, useUsageBreakdown, useUsageTimeseries } from "./usePeriod";
+import { useUsageBreakdown, useUsageTimeseries } from "./usePeriod";
 
 const DAYS = 30;
 
-function Chart() {
+function Chart({ period }: { period: Period }) {
   const orgId = useOrgId();
-  const series = useUsageTimeseries(orgId, DAYS);
+  const series = useUsageTimeseries(orgId, period);
   if (series.isPending) return <Loading label="Loading usage" rows={1} />;
   if (series.isError) return <Failed message="Could not load usage." />;
   const data = series.data.buckets.map((b) => ({
@@ -22,9 +25,9 @@ function Chart() {
     requests: b.requests,
     cost: b.cost_nanos / 1e9,
   }));
-  if (data.every((d) => d.requests === 0)) return <Empty title="No requests in the last 30 days." />;
+  if (data.every((d) => d.requests === 0)) return <Empty title="No requests in these days." />;
   return (
-    <div className="h-64" role="img" aria-label="Requests per day, last 30 days">
+    <div className="h-64" role="img" aria-label="Requests per day">
       <ResponsiveContainer width="100%" height="100%">
         <BarChart data={data}>
           <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
@@ -38,16 +41,16 @@ function Chart() {
   );
 }
 
-function ByModel() {
+function ByModel({ period }: { period: Period }) {
   const orgId = useOrgId();
-  const breakdown = useUsageBreakdown(orgId, DAYS);
+  const breakdown = useUsageBreakdown(orgId, period);
   if (breakdown.isPending) return <Loading label="Loading breakdown" rows={2} />;
   if (breakdown.isError) return <Failed message="Could not load the breakdown." />;
   if (breakdown.data.groups.length === 0) return <Empty title="Nothing to break down yet." />;
   return (
     <div className="overflow-x-auto">
       <table className="w-full text-sm">
-        <caption className="sr-only">Usage by model, last 30 days</caption>
+        <caption className="sr-only">Usage by model</caption>
         <thead className="text-muted-foreground text-left">
           <tr>
             <th className="py-2 font-medium">Model</th>
@@ -71,9 +74,9 @@ function ByModel() {
   );
 }
 
-function ExportLink() {
+function ExportLink({ filters }: { filters: UsageFilters }) {
   const orgId = useOrgId();
-  const query = new URLSearchParams(lastDays(DAYS)).toString();
+  const query = searchOf(logQuery(filters));
   return (
     <Button variant="outline" size="sm" asChild className="w-fit">
       <a href={`/api/orgs/${orgId}/usage/export.csv?${query}`} download>
@@ -84,16 +87,26 @@ function ExportLink() {
 }
 
 export function Usage() {
+  const [filters, setFilters] = useState(() => defaultFilters(DAYS));
+  const period = periodOf(filters);
+  const days = dayCount(filters);
   return (
     <div className="grid gap-4">
-      <ExportLink />
+      <Card>
+        <CardContent className="grid gap-4 pt-6">
+          <UsageFilterBar value={filters} onChange={setFilters} days={DAYS} />
+          <ExportLink filters={filters} />
+        </CardContent>
+      </Card>
       <Card>
         <CardHeader>
           <CardTitle>Requests per day</CardTitle>
-          <CardDescription>The last {DAYS} days (UTC).</CardDescription>
+          <CardDescription>
+            {days} day{days === 1 ? "" : "s"}, {filters.from} to {filters.to} (UTC); all models and keys.
+          </CardDescription>
         </CardHeader>
         <CardContent>
-          <Chart />
+          <Chart period={period} />
         </CardContent>
       </Card>
       <Card>
@@ -101,10 +114,10 @@ export function Usage() {
           <CardTitle>By model</CardTitle>
         </CardHeader>
         <CardContent>
-          <ByModel />
+          <ByModel period={period} />
         </CardContent>
       </Card>
-      <RequestLog />
+      <RequestLog query={logQuery(filters)} />
     </div>
   );
 }

@@ -13,6 +13,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { notify } from "@/lib/toast";
 
 import { useOrgId } from "./useOrg";
+import { Deliveries, deliveriesKey } from "./webhooks/Deliveries";
 
 type Endpoint = components["schemas"]["EndpointOut"];
 type EventType = components["schemas"]["EndpointCreate"]["event_types"][number];
@@ -84,19 +85,47 @@ function CreateEndpoint({ onCreated }: { onCreated: (secret: string) => void }) 
   );
 }
 
-function EndpointRow({ endpoint }: { endpoint: Endpoint }) {
+function EndpointRow({ endpoint, onSecret }: { endpoint: Endpoint; onSecret: (secret: string) => void }) {
   const orgId = useOrgId();
   const queryClient = useQueryClient();
   const { open } = useModal();
+  const [showLog, setShowLog] = useState(false);
   const path = { params: { path: { org_id: orgId, endpoint_id: endpoint.id } } };
+  const refresh = () => queryClient.invalidateQueries({ queryKey: webhooksKey(orgId) });
   const sendTest = async () => {
     try {
       await unwrap(client.POST("/api/orgs/{org_id}/webhooks/{endpoint_id}/test", path));
+      await queryClient.invalidateQueries({ queryKey: deliveriesKey(orgId, endpoint.id) });
       notify.good("Test event queued for delivery.");
     } catch (error) {
       reportError(error);
     }
   };
+  const toggle = async () => {
+    try {
+      await unwrap(
+        client.PATCH("/api/orgs/{org_id}/webhooks/{endpoint_id}", { ...path, body: { enabled: !endpoint.enabled } }),
+      );
+      await refresh();
+      notify.good(endpoint.enabled ? "Endpoint disabled." : "Endpoint enabled.");
+    } catch (error) {
+      reportError(error);
+    }
+  };
+  const rotate = () =>
+    open({
+      kind: "confirm",
+      options: {
+        title: "Rotate the signing secret?",
+        description: "A new secret signs every delivery from now on; the old one keeps signing too for 24 hours.",
+        confirmLabel: "Rotate secret",
+        onConfirm: async () => {
+          const rotated = await unwrap(client.POST("/api/orgs/{org_id}/webhooks/{endpoint_id}/rotate-secret", path));
+          await refresh();
+          onSecret(rotated.secret);
+        },
+      },
+    });
   const remove = () =>
     open({
       kind: "confirm",
@@ -107,29 +136,44 @@ function EndpointRow({ endpoint }: { endpoint: Endpoint }) {
         destructive: true,
         onConfirm: async () => {
           await unwrap(client.DELETE("/api/orgs/{org_id}/webhooks/{endpoint_id}", path));
-          await queryClient.invalidateQueries({ queryKey: webhooksKey(orgId) });
+          await refresh();
           notify.good("Endpoint deleted.");
         },
       },
     });
   return (
-    <li className="grid gap-2 py-3 sm:grid-cols-[1fr_auto] sm:items-center">
-      <div className="grid min-w-0 gap-1">
-        <p className="flex flex-wrap items-center gap-2">
-          <code className="truncate text-sm">{endpoint.url}</code>
-          <Badge variant={endpoint.enabled ? "good" : "secondary"}>{endpoint.enabled ? "enabled" : "disabled"}</Badge>
-          {endpoint.failing_since && <Badge variant="warn">failing</Badge>}
-        </p>
-        <p className="text-muted-foreground text-xs">{endpoint.event_types.join(", ")}</p>
+    <li className="grid gap-2 py-3">
+      <div className="grid gap-2 sm:grid-cols-[1fr_auto] sm:items-center">
+        <div className="grid min-w-0 gap-1">
+          <p className="flex flex-wrap items-center gap-2">
+            <code className="truncate text-sm">{endpoint.url}</code>
+            <Badge variant={endpoint.enabled ? "good" : "secondary"}>{endpoint.enabled ? "enabled" : "disabled"}</Badge>
+            {endpoint.failing_since && <Badge variant="warn">failing</Badge>}
+          </p>
+          <p className="text-muted-foreground text-xs">{endpoint.event_types.join(", ")}</p>
+          {!endpoint.enabled && endpoint.disabled_reason && (
+            <p className="text-muted-foreground text-xs">Disabled: {endpoint.disabled_reason}</p>
+          )}
+        </div>
+        <div className="flex flex-wrap gap-2">
+          <Button variant="outline" size="sm" aria-expanded={showLog} onClick={() => setShowLog(!showLog)}>
+            Deliveries
+          </Button>
+          <Button variant="outline" size="sm" onClick={sendTest}>
+            Send test
+          </Button>
+          <Button variant="outline" size="sm" onClick={toggle}>
+            {endpoint.enabled ? "Disable" : "Enable"}
+          </Button>
+          <Button variant="outline" size="sm" onClick={rotate}>
+            Rotate secret
+          </Button>
+          <Button variant="outline" size="sm" onClick={remove}>
+            Delete
+          </Button>
+        </div>
       </div>
-      <div className="flex gap-2">
-        <Button variant="outline" size="sm" onClick={sendTest}>
-          Send test
-        </Button>
-        <Button variant="outline" size="sm" onClick={remove}>
-          Delete
-        </Button>
-      </div>
+      {showLog && <Deliveries endpointId={endpoint.id} />}
     </li>
   );
 }
@@ -169,7 +213,7 @@ export function Webhooks() {
         ) : (
           <ul className="divide-y">
             {endpoints.data.map((endpoint) => (
-              <EndpointRow key={endpoint.id} endpoint={endpoint} />
+              <EndpointRow key={endpoint.id} endpoint={endpoint} onSecret={setSecret} />
             ))}
           </ul>
         )}

@@ -13,7 +13,7 @@ from gptapi.console.mail import Mail, Mailer
 
 
 @dataclass(frozen=True)
-class Outbox:
+class MailQueue:
     background: BackgroundTasks
     mailer: Mailer
 
@@ -21,8 +21,8 @@ class Outbox:
         self.background.add_task(self.mailer.send, mail)
 
 
-def outbox(background: BackgroundTasks, state: State) -> Outbox:
-    return Outbox(background, state.mailer)
+def mail_queue(background: BackgroundTasks, state: State) -> MailQueue:
+    return MailQueue(background, state.mailer)
 
 
-RequestOutbox = Annotated[Outbox, Depends(outbox)]
+RequestMailQueue = Annotated[MailQueue, Depends(mail_queue)]

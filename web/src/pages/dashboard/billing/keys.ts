@@ -1,0 +1,1 @@
+export const billingKey = (orgId: string) => ["orgs", orgId, "billing"] as const;
