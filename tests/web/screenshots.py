@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+import httpx
 import openai
 from playwright.sync_api import Browser, Page, Route
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from gptapi.kit.money import dollars_to_nanos
 from tests.support.console import Member, sign_in
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings
+from tests.support.stripe_double import API_KEY, WEBHOOK_SECRET, StripeDouble
 from tests.support.threads import Portal, wait_until
 from tests.web.browser import DESKTOP, PHONE, chromium, require_build
 
@@ -67,6 +69,10 @@ SIGNED_IN: list[Shot] = [
     ),
     ("modal-confirm-action", "/dashboard/keys", _click("Revoke")),
     ("operator", "/admin", None),
+    *(
+        (f"operator-{section}", f"/admin?section={section}", None)
+        for section in ("users", "models", "servers", "incidents")
+    ),
 ]
 
 
@@ -98,7 +104,7 @@ def _shoot(
         context.close()
 
 
-def _seed(platform: Platform) -> Member:
+def _seed(platform: Platform, stripe: StripeDouble) -> Member:
     member = sign_in(platform, email="ada@example.com", admin=True)
 
     async def credit(session: AsyncSession) -> None:
@@ -115,6 +121,18 @@ def _seed(platform: Platform) -> Member:
             model="gpt-fast", messages=[{"role": "user", "content": prompt}], max_tokens=12
         )
     client.embeddings.create(model="embed", input=["hello", "world"])
+    # A top-up paid at Stripe with the card kept, so Billing shows a receipt and auto-refill.
+    checkout = member.client.post(
+        f"/api/orgs/{member.org_id}/billing/checkout", json={"amount_usd": 25, "save_card": True}
+    ).json()
+    body, signature = stripe.event(
+        "checkout.session.completed", stripe.complete_checkout(checkout["id"])
+    )
+    httpx.post(
+        f"{platform.url}/api/stripe/webhook",
+        content=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+    ).raise_for_status()
     return member
 
 
@@ -126,16 +144,24 @@ def main(out: Path) -> None:
         fleet = LocalFleet(tmp / "logs", parallel=2, ctx_per_slot=2048)
         fleet.start()
         portal = Portal()
+        stripe = StripeDouble().serve()
         try:
             portal.call(fleet.wait_ready(timeout=180), timeout=200)
             with fresh_database("sqlite", tmp) as url:
-                platform = Platform(test_settings(url, tmp))
+                settings = test_settings(
+                    url,
+                    tmp,
+                    stripe_secret_key=API_KEY,
+                    stripe_webhook_secret=WEBHOOK_SECRET,
+                    stripe_api_base=stripe.url,
+                )
+                platform = Platform(settings)
                 platform.set_servers("local", fleet.specs())
                 platform.start()
                 try:
                     registry = platform.runtime.serving.registry
                     wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
-                    member = _seed(platform)
+                    member = _seed(platform, stripe)
                     with chromium() as browser:
                         _shoot(browser, platform.url, out, None, SIGNED_OUT)
                         _shoot(browser, platform.url, out, member, SIGNED_IN)
@@ -144,6 +170,7 @@ def main(out: Path) -> None:
                 finally:
                     platform.stop()
         finally:
+            stripe.stop()
             portal.close()
             fleet.stop()
     print(f"screenshots in {out}")

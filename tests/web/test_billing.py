@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from gptapi.kit.money import dollars_to_nanos
 from tests.support.console import Member, sign_in
 from tests.support.platform import Platform
 from tests.support.stripe_double import StripeDouble
@@ -34,7 +35,9 @@ def test_auto_refill_needs_a_saved_card_then_is_switched_on(
 
     pay_at_stripe(page, site, stripe_double)
     page.get_by_role("checkbox", name="Save this card for auto-refill").check()
-    page.get_by_role("group", name="Add credit").get_by_role("button", name="Add $10").click()
+    page.get_by_role("group", name="Add credit").get_by_role(
+        "button", name="Add $25", exact=True
+    ).click()
     expect(page.get_by_text("Payment received; your balance is updated.")).to_be_visible()
     expect(refill).to_contain_text("Saved card: visa •••• 4242")
 
@@ -46,8 +49,12 @@ def test_auto_refill_needs_a_saved_card_then_is_switched_on(
     expect(page.get_by_text("Auto-refill is on.")).to_be_visible()
     settings = owner.client.get(f"/api/orgs/{owner.org_id}/billing").json()["auto_refill"]
     assert settings["enabled"] is True
-    assert (settings["threshold_usd"], settings["amount_usd"], settings["monthly_cap_usd"]) == (
-        "5.00",
-        "20.00",
-        "100.00",
+    assert (
+        settings["threshold_nanos"],
+        settings["amount_nanos"],
+        settings["monthly_cap_nanos"],
+    ) == (
+        dollars_to_nanos("5"),
+        dollars_to_nanos("20"),
+        dollars_to_nanos("100"),
     )

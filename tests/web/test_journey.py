@@ -129,7 +129,9 @@ def test_sign_up_create_a_key_call_the_model_revoke_it_and_top_up(
     before = _balance_nanos(page, org_id)
     pay_at_stripe(page, site, stripe_double)
     page.get_by_role("tab", name="Billing").click()
-    page.get_by_role("group", name="Add credit").get_by_role("button", name="Add $25").click()
+    page.get_by_role("group", name="Add credit").get_by_role(
+        "button", name="Add $25", exact=True
+    ).click()
     expect(page.get_by_text("Payment received; your balance is updated.")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/dashboard/billing$"))
     after = _balance_nanos(page, org_id)

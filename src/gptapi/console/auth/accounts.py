@@ -39,7 +39,7 @@ async def sign_up(auth: AuthContext, email: str, password: str, name: str) -> No
         return
     try:
         user, _ = await admin.create_user(auth.db, email, name=name.strip())
-    except IntegrityError:
+    except (IntegrityError, admin.AdminError):
         # Signed up twice at the same moment: the other request made the account.
         await auth.db.rollback()
         return

@@ -6,6 +6,7 @@ import type { components } from "@/api/schema";
 import { Field } from "@/components/Field";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { dollarsToNanos, usd } from "@/lib/format";
 import { notify } from "@/lib/toast";
 
 import { useOrgId } from "../useOrg";
@@ -70,7 +71,9 @@ export function AutoRefillForm({ overview }: { overview: Overview }) {
           </p>
         )}
         {refill.in_flight && <Badge variant="secondary">refill in progress</Badge>}
-        <p className="text-muted-foreground">Refilled this month: ${refill.refilled_this_month_usd}</p>
+        <p className="text-muted-foreground">
+          Refilled this month: {usd(dollarsToNanos(refill.refilled_this_month_usd))}
+        </p>
       </div>
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" name="enabled" defaultChecked={refill.enabled} disabled={!card && !refill.enabled} />
