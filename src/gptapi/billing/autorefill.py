@@ -23,17 +23,13 @@ from gptapi.billing.notices import Notice, send_notices
 from gptapi.billing.store import owner_emails
 from gptapi.billing.stripe_client import NANOS_PER_CENT, Payments
 from gptapi.console.mail import Mailer
-from gptapi.kit.clock import Clock
+from gptapi.kit.clock import Clock, month_start
 from gptapi.kit.db import SessionMaker
 from gptapi.models import BillingAccount, Organization, StripePayment
 
 log = logging.getLogger(__name__)
 
 REFILL_STALE = timedelta(minutes=10)
-
-
-def month_start(now: datetime) -> datetime:
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 async def due_refills(session: AsyncSession) -> list[uuid.UUID]:

@@ -7,7 +7,7 @@ Expiry is checked on every request against the cached `expires_at`, so it is exa
 Unknown tokens are cached too (briefly), so the cache is bounded: anyone can send endless
 well-formed fake keys, and each would otherwise stay in memory for good.
 
-A key with a monthly spend cap carries its month-to-date spend, read from `usage_logs` when
+A key with a monthly spend cap carries its month-to-date spend, read (`gptapi.spend`) when
 the key is (re)loaded, plus the credit hold (the worst-case cost) of every request admitted
 since then that was still running when the load began: those have no usage row yet. Running
 requests count at their worst case, so the cap errs on the side of the customer's money; a
@@ -24,13 +24,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.gateway.credits import Hold
+from gptapi.kit.clock import month_start
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.secrets import hash_api_key, looks_like_api_key
-from gptapi.models import ApiKey, Organization, UsageLog, User
+from gptapi.models import ApiKey, Organization, User
+from gptapi.spend import spend_by_key
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,7 @@ class KeyCache:
                 return None
             key, org_rpm, org_tpm = row
             if key.monthly_spend_cap_nanos is not None:
-                await self._load_spend(session, key.id)
+                await self._load_spend(session, key.id, key.organization_id)
             else:
                 self._spend.pop(key.id, None)
                 self._charges.pop(key.id, None)
@@ -195,12 +197,15 @@ class KeyCache:
             monthly_spend_cap_nanos=key.monthly_spend_cap_nanos,
         )
 
-    async def _load_spend(self, session: AsyncSession, key_id: uuid.UUID) -> None:
+    async def _load_spend(
+        self, session: AsyncSession, key_id: uuid.UUID, organization_id: uuid.UUID
+    ) -> None:
         charges = self._charges.get(key_id, [])
         settled = len(charges)
         running = [hold for hold in charges if hold.open]  # no usage row yet
-        spend = await _month_to_date(session, key_id)
-        self._spend[key_id] = spend
+        now = datetime.now(UTC)
+        spend = await spend_by_key(session, organization_id, month_start(now), now, key_id=key_id)
+        self._spend[key_id] = spend.get(key_id, 0)
         self._charges[key_id] = running + charges[settled:]
 
     async def flush_last_used(self) -> None:
@@ -222,18 +227,6 @@ class KeyCache:
         while True:
             await asyncio.sleep(interval)
             await self.flush_last_used()
-
-
-async def _month_to_date(session: AsyncSession, key_id: uuid.UUID) -> int:
-    statement = select(func.coalesce(func.sum(UsageLog.cost_nanos), 0)).where(
-        UsageLog.api_key_id == key_id, UsageLog.created_at >= month_start(datetime.now(UTC))
-    )
-    return int(await session.scalar(statement) or 0)
-
-
-def month_start(moment: datetime) -> datetime:
-    """The start of `moment`'s calendar month in UTC: spend caps reset then."""
-    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def _first_set(*values: int | None) -> int:

@@ -31,3 +31,8 @@ class ManualClock:
 def rfc3339(moment: datetime) -> str:
     """A UTC moment as `2026-01-15T10:02:04Z`, the one form webhook payloads and feeds use."""
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def month_start(moment: datetime) -> datetime:
+    """The start of `moment`'s calendar month in UTC: spend caps and refill caps reset then."""
+    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

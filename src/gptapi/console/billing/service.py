@@ -13,7 +13,7 @@ from decimal import Decimal
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.billing.autorefill import month_start, refilled_this_month
+from gptapi.billing.autorefill import refilled_this_month
 from gptapi.billing.payments import apply_checkout, usd as cents_usd
 from gptapi.billing.store import billing_account, owner_emails
 from gptapi.billing.stripe_client import NANOS_PER_CENT, Payments
@@ -38,7 +38,7 @@ from gptapi.console.deps import OrgContext
 from gptapi.console.errors import ApiError, bad_request, conflict, not_found
 from gptapi.console.usage.money import usd
 from gptapi.kit import cursor as keyset
-from gptapi.kit.clock import Clock
+from gptapi.kit.clock import Clock, month_start
 from gptapi.kit.money import dollars_to_nanos
 from gptapi.models import BillingAccount, StripePayment
 

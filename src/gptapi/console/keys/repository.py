@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.models import ApiKey, Model, UsageLog, User
+from gptapi.models import ApiKey, Model, User
 
 
 async def key_in(
@@ -41,17 +40,6 @@ async def live_keys(
     if created_by is not None:
         statement = statement.where(ApiKey.user_id == created_by)
     return (await session.scalars(statement)).all()
-
-
-async def spend_since(
-    session: AsyncSession, organization_id: uuid.UUID, since: datetime
-) -> dict[uuid.UUID, int]:
-    rows = await session.execute(
-        select(UsageLog.api_key_id, func.sum(UsageLog.cost_nanos))
-        .where(UsageLog.organization_id == organization_id, UsageLog.created_at >= since)
-        .group_by(UsageLog.api_key_id)
-    )
-    return {key_id: int(total or 0) for key_id, total in rows}
 
 
 async def unknown_models(session: AsyncSession, names: Iterable[str]) -> list[str]:
