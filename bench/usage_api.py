@@ -36,10 +36,10 @@ from gptapi.admin import service
 from gptapi.app import create_app
 from gptapi.config import Settings
 from gptapi.console.auth.sessions import start_session
-from gptapi.console.usage.queries import log_statement
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.migrate import upgrade_async
 from gptapi.models import Membership
+from gptapi.usage_sums import log_statement
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -7,7 +7,7 @@ Expiry is checked on every request against the cached `expires_at`, so it is exa
 Unknown tokens are cached too (briefly), so the cache is bounded: anyone can send endless
 well-formed fake keys, and each would otherwise stay in memory for good.
 
-A key with a monthly spend cap carries its month-to-date spend, read (`gptapi.spend`) when
+A key with a monthly spend cap carries its month-to-date spend, read (`gptapi.usage_sums`) when
 the key is (re)loaded, plus the credit hold (the worst-case cost) of every request admitted
 since then that was still running when the load began: those have no usage row yet. Running
 requests count at their worst case, so the cap errs on the side of the customer's money; a
@@ -32,7 +32,7 @@ from gptapi.kit.clock import month_start
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.secrets import hash_api_key, looks_like_api_key
 from gptapi.models import ApiKey, Organization, User
-from gptapi.spend import spend_by_key
+from gptapi.usage_sums import cost_by_key
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class KeyCache:
         settled = len(charges)
         running = [hold for hold in charges if hold.open]  # no usage row yet
         now = datetime.now(UTC)
-        spend = await spend_by_key(session, organization_id, month_start(now), now, key_id=key_id)
+        spend = await cost_by_key(session, organization_id, month_start(now), now, key_id=key_id)
         self._spend[key_id] = spend.get(key_id, 0)
         self._charges[key_id] = running + charges[settled:]
 

@@ -16,6 +16,7 @@ from bench.usage_data import Dataset, load
 from sqlalchemy import ClauseElement, text
 from sqlalchemy.dialects import postgresql
 
+from gptapi import usage_sums
 from gptapi.console.usage import queries
 from gptapi.console.usage.queries import LogFilter
 from gptapi.kit.db import create_engine
@@ -78,7 +79,7 @@ def test_reports_over_whole_hours_read_only_the_rollup_by_its_key(
     start = END - timedelta(days=30)
     for group in (None, "model_id", "api_key_id"):
         for bucket in (None, "hour", "day"):
-            statement = queries.rollup_statement(
+            statement = usage_sums.rollup_statement(
                 data.heavy_org, start, END, group=group, bucket=bucket
             )
             nodes = plan_nodes(url, statement)
@@ -91,7 +92,7 @@ def test_the_off_hour_edges_read_request_rows_by_index(loaded: tuple[str, Datase
     url, data = loaded
     edge_end = END - timedelta(days=3)
     for group in (None, "model_id", "api_key_id"):
-        statement = queries.log_statement(
+        statement = usage_sums.log_statement(
             data.heavy_org, edge_end - timedelta(minutes=59), edge_end, group=group
         )
         nodes = plan_nodes(url, statement)

@@ -20,7 +20,7 @@ from gptapi.console.keys import repository
 from gptapi.console.keys.schemas import KeyCreate, KeyCreated, KeyOut, KeyStatus, KeyUpdate
 from gptapi.kit.clock import month_start, rfc3339
 from gptapi.models import ApiKey
-from gptapi.spend import spend_by_key
+from gptapi.usage_sums import cost_by_key
 
 _EDITABLE = (
     "name",
@@ -33,7 +33,7 @@ _EDITABLE = (
 
 
 async def list_keys(session: AsyncSession, ctx: OrgContext, now: datetime) -> list[KeyOut]:
-    spend = await spend_by_key(session, ctx.organization.id, month_start(now), now)
+    spend = await cost_by_key(session, ctx.organization.id, month_start(now), now)
     rows = await repository.keys_with_creators(session, ctx.organization.id)
     return [describe(key, email, spend.get(key.id, 0), now) for key, email in rows]
 
@@ -153,7 +153,7 @@ async def key_out(
     session: AsyncSession, ctx: OrgContext, key_id: uuid.UUID, now: datetime
 ) -> KeyOut:
     key = await get_key(session, ctx, key_id)
-    spend = await spend_by_key(session, key.organization_id, month_start(now), now)
+    spend = await cost_by_key(session, key.organization_id, month_start(now), now)
     email = await repository.creator_email(session, key.user_id)
     return describe(key, email, spend.get(key.id, 0), now)
 

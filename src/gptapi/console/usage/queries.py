@@ -1,34 +1,19 @@
-"""The usage queries: sums from the hourly rollup or from request rows, and the request log.
+"""The request log and the names usage reports show; the sums are in `gptapi.usage_sums`.
 
-Every query is bounded by organisation and time, the leading columns of the rollup's primary
-key and of `ix_usage_logs_org_created`, so none of them scans usage_logs.
+Every query is bounded by organisation and time (`ix_usage_logs_org_created`), so none of
+them scans usage_logs.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, type_coerce
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.models import ApiKey, Model, UsageHourly, UsageLog
-from gptapi.models.base import UTCDateTime
-
-GroupColumn = Literal["model_id", "api_key_id"]
-
-
-@dataclass(frozen=True, slots=True)
-class SumRow:
-    bucket: datetime | None  # the hour or day summed, when summed per hour or day
-    group: Any  # model id (int) or API key id (UUID); None when not grouped
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost_nanos: int
+from gptapi.models import ApiKey, Model, UsageLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,112 +24,6 @@ class LogFilter:
     model: str | None = None
     key_id: uuid.UUID | None = None
     status: int | None = None
-
-
-def day_of(hour: Any, dialect: str) -> ColumnElement[datetime]:
-    """The UTC day an hour of the rollup falls in, computed by the database."""
-    if dialect == "sqlite":  # stored as text: "YYYY-MM-DD HH:00:00.000000"
-        day: ColumnElement[Any] = func.substr(hour, 1, 10) + " 00:00:00.000000"
-    else:
-        day = func.date_trunc("day", hour, "UTC")
-    return type_coerce(day, UTCDateTime)
-
-
-def rollup_statement(
-    organization_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    *,
-    group: GroupColumn | None = None,
-    bucket: Literal["hour", "day"] | None = None,
-    dialect: str = "postgresql",
-) -> Select[Any]:
-    keys: list[Any] = []
-    if bucket == "hour":
-        keys.append(UsageHourly.hour)
-    elif bucket == "day":
-        keys.append(day_of(UsageHourly.hour, dialect))
-    if group is not None:
-        keys.append(getattr(UsageHourly, group))
-    return (
-        select(
-            *keys,
-            func.sum(UsageHourly.requests),
-            func.sum(UsageHourly.prompt_tokens),
-            func.sum(UsageHourly.completion_tokens),
-            func.sum(UsageHourly.cost_nanos),
-        )
-        .where(
-            UsageHourly.organization_id == organization_id,
-            UsageHourly.hour >= start,
-            UsageHourly.hour < end,
-        )
-        .group_by(*keys)
-    )
-
-
-async def rollup_sums(
-    db: AsyncSession,
-    organization_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    *,
-    group: GroupColumn | None = None,
-    bucket: Literal["hour", "day"] | None = None,
-) -> list[SumRow]:
-    """Sums over whole hours in [start, end) (both on the hour), per hour or day if asked."""
-    dialect = db.get_bind().dialect.name
-    statement = rollup_statement(
-        organization_id, start, end, group=group, bucket=bucket, dialect=dialect
-    )
-    rows = (await db.execute(statement)).all()
-    return [_sum_row(row, bucketed=bucket is not None, grouped=group is not None) for row in rows]
-
-
-def log_statement(
-    organization_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    *,
-    group: GroupColumn | None = None,
-) -> Select[Any]:
-    keys: list[Any] = [] if group is None else [getattr(UsageLog, group)]
-    return (
-        select(
-            *keys,
-            func.count(UsageLog.id),
-            func.coalesce(func.sum(UsageLog.prompt_tokens), 0),
-            func.coalesce(func.sum(UsageLog.completion_tokens), 0),
-            func.coalesce(func.sum(UsageLog.cost_nanos), 0),
-        )
-        .where(
-            UsageLog.organization_id == organization_id,
-            UsageLog.created_at >= start,
-            UsageLog.created_at < end,
-        )
-        .group_by(*keys)
-    )
-
-
-async def log_sums(
-    db: AsyncSession,
-    organization_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    *,
-    group: GroupColumn | None = None,
-) -> list[SumRow]:
-    """Sums over the request rows in [start, end): for the parts of a range off the hour."""
-    rows = (await db.execute(log_statement(organization_id, start, end, group=group))).all()
-    return [_sum_row(row, bucketed=False, grouped=group is not None) for row in rows]
-
-
-def _sum_row(row: Sequence[Any], *, bucketed: bool, grouped: bool) -> SumRow:
-    values = list(row)
-    bucket = values.pop(0) if bucketed else None
-    group = values.pop(0) if grouped else None
-    requests, prompt, completion, cost = (int(v or 0) for v in values)
-    return SumRow(bucket, group, requests, prompt, completion, cost)
 
 
 async def model_names(db: AsyncSession, ids: set[int]) -> dict[int, str]:

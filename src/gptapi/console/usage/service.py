@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.console.errors import bad_request
 from gptapi.console.usage import queries
 from gptapi.console.usage.money import usd
-from gptapi.console.usage.queries import GroupColumn, LogFilter, SumRow
+from gptapi.console.usage.queries import LogFilter
 from gptapi.console.usage.schemas import (
     Breakdown,
     Bucket,
@@ -30,10 +30,20 @@ from gptapi.console.usage.schemas import (
     Totals,
 )
 from gptapi.kit import cursor as keyset
+from gptapi.kit.clock import month_start
 from gptapi.kit.cursor import EARLIEST, LATEST
 from gptapi.models import UsageLog
+from gptapi.usage_sums import (
+    HOUR,
+    GroupColumn,
+    SumRow,
+    ceil_to,
+    floor_to,
+    merge,
+    rollup_sums,
+    sums,
+)
 
-HOUR = timedelta(hours=1)
 STEPS: dict[Granularity, timedelta] = {"hour": HOUR, "day": timedelta(days=1)}
 MAX_BUCKETS = 1000  # 41 days by the hour, 2.7 years by the day
 GROUP_COLUMNS: dict[GroupBy, GroupColumn] = {"model": "model_id", "key": "api_key_id"}
@@ -55,47 +65,6 @@ def check_range(start: datetime, end: datetime) -> None:
         raise bad_request("end must be after start.", param="end", code="invalid_range")
 
 
-def floor_to(moment: datetime, step: timedelta) -> datetime:
-    moment = moment.astimezone(UTC)
-    if step == HOUR:
-        return moment.replace(minute=0, second=0, microsecond=0)
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def ceil_to(moment: datetime, step: timedelta) -> datetime:
-    floor = floor_to(moment, step)
-    return floor if floor == moment else floor + step
-
-
-async def sums(
-    db: AsyncSession,
-    organization_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    group: GroupColumn | None = None,
-) -> list[SumRow]:
-    """Exact sums over [start, end), per group: rollup for whole hours, rows for the rest."""
-    whole_start, whole_end = ceil_to(start, HOUR), floor_to(end, HOUR)
-    if whole_start >= whole_end:
-        return await queries.log_sums(db, organization_id, start, end, group=group)
-    parts = await queries.rollup_sums(db, organization_id, whole_start, whole_end, group=group)
-    for edge_start, edge_end in ((start, whole_start), (whole_end, end)):
-        if edge_start < edge_end:
-            parts += await queries.log_sums(db, organization_id, edge_start, edge_end, group=group)
-    return _merge(parts)
-
-
-def _merge(rows: Iterable[SumRow]) -> list[SumRow]:
-    merged: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for row in rows:
-        total = merged[row.group]
-        total[0] += row.requests
-        total[1] += row.prompt_tokens
-        total[2] += row.completion_tokens
-        total[3] += row.cost_nanos
-    return [SumRow(None, group, *total) for group, total in merged.items()]
-
-
 def _totals(row: SumRow | None) -> Totals:
     if row is None:
         return Totals()
@@ -107,8 +76,8 @@ async def summary(
 ) -> Summary:
     check_range(start, end)
     rows = await sums(db, organization_id, start, end)
-    month_start = floor_to(now, timedelta(days=1)).replace(day=1)
-    month = await sums(db, organization_id, month_start, now) if now > month_start else []
+    this_month = month_start(now)
+    month = await sums(db, organization_id, this_month, now) if now > this_month else []
     month_cost = month[0].cost_nanos if month else 0
     return Summary(
         start=start,
@@ -176,9 +145,7 @@ async def timeseries(
             code="too_many_buckets",
         )
     group = GROUP_COLUMNS[group_by] if group_by else None
-    rows = await queries.rollup_sums(
-        db, organization_id, first, stop, group=group, bucket=granularity
-    )
+    rows = await rollup_sums(db, organization_id, first, stop, group=group, bucket=granularity)
     per_bucket: dict[datetime | None, list[SumRow]] = defaultdict(list)
     for row in rows:
         per_bucket[row.bucket].append(row)
@@ -186,8 +153,8 @@ async def timeseries(
     buckets: list[Bucket] = []
     for index in range(count):
         bucket_start = first + index * step
-        members = _merge(per_bucket.get(bucket_start, []))
-        total = _merge(SumRow(None, None, *_figures(m)) for m in members)
+        members = merge(per_bucket.get(bucket_start, []))
+        total = merge(SumRow(None, None, *_figures(m)) for m in members)
         groups = _labelled(members, labels) if group_by else []
         buckets.append(
             Bucket(
