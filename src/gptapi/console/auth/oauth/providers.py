@@ -132,33 +132,36 @@ class Google(OAuthProvider):
         )
 
 
-class GitHub(OAuthProvider):
-    name = "github"
-    scope = "read:user user:email"
+class ConfiguredProvider(OAuthProvider):
+    """Plain OAuth 2.0: fixed authorize and token URLs, and one API base or URL that says who
+    the person is."""
 
     def __init__(
-        self,
-        client_id: str,
-        client_secret: str,
-        authorize_url: str,
-        token_url: str,
-        api_url: str,
+        self, client_id: str, client_secret: str, authorize_url: str, token_url: str, api_url: str
     ) -> None:
         super().__init__(client_id, client_secret)
         self._endpoints = Endpoints(authorize_url, token_url)
-        self.api_url = api_url.rstrip("/")
+        self.api_url = api_url
 
     async def endpoints(self, client: AsyncOAuth2Client) -> Endpoints:
         return self._endpoints
+
+    def api(self, path: str) -> str:
+        return f"{self.api_url.rstrip('/')}{path}"
+
+
+class GitHub(ConfiguredProvider):
+    name = "github"
+    scope = "read:user user:email"
 
     async def profile(
         self, client: AsyncOAuth2Client, token: dict[str, Any], nonce: str
     ) -> ProviderProfile:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        user = await _get_json(client, f"{self.api_url}/user", headers=headers)
+        user = await _get_json(client, self.api("/user"), headers=headers)
         # The profile's public email may be unverified or absent; the emails list says which
         # address is primary and verified.
-        emails = await _get_json(client, f"{self.api_url}/user/emails", headers=headers)
+        emails = await _get_json(client, self.api("/user/emails"), headers=headers)
         primary = next((e for e in emails if e.get("primary")), None)
         return ProviderProfile(
             provider_user_id=str(user["id"]),
@@ -168,24 +171,9 @@ class GitHub(OAuthProvider):
         )
 
 
-class Facebook(OAuthProvider):
+class Facebook(ConfiguredProvider):
     name = "facebook"
     scope = "email public_profile"
-
-    def __init__(
-        self,
-        client_id: str,
-        client_secret: str,
-        authorize_url: str,
-        token_url: str,
-        graph_url: str,
-    ) -> None:
-        super().__init__(client_id, client_secret)
-        self._endpoints = Endpoints(authorize_url, token_url)
-        self.graph_url = graph_url.rstrip("/")
-
-    async def endpoints(self, client: AsyncOAuth2Client) -> Endpoints:
-        return self._endpoints
 
     async def profile(
         self, client: AsyncOAuth2Client, token: dict[str, Any], nonce: str
@@ -196,7 +184,7 @@ class Facebook(OAuthProvider):
         ).hexdigest()
         me = await _get_json(
             client,
-            f"{self.graph_url}/me",
+            self.api("/me"),
             params={"fields": "id,name,email", "appsecret_proof": proof},
         )
         email = me.get("email")
@@ -210,29 +198,14 @@ class Facebook(OAuthProvider):
         )
 
 
-class Indeed(OAuthProvider):
+class Indeed(ConfiguredProvider):
     name = "indeed"
     scope = "email"
-
-    def __init__(
-        self,
-        client_id: str,
-        client_secret: str,
-        authorize_url: str,
-        token_url: str,
-        userinfo_url: str,
-    ) -> None:
-        super().__init__(client_id, client_secret)
-        self._endpoints = Endpoints(authorize_url, token_url)
-        self.userinfo_url = userinfo_url
-
-    async def endpoints(self, client: AsyncOAuth2Client) -> Endpoints:
-        return self._endpoints
 
     async def profile(
         self, client: AsyncOAuth2Client, token: dict[str, Any], nonce: str
     ) -> ProviderProfile:
-        info = await _get_json(client, self.userinfo_url)
+        info = await _get_json(client, self.api_url)
         return ProviderProfile(
             provider_user_id=str(info["sub"]),
             email=info.get("email"),
