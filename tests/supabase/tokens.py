@@ -14,32 +14,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.support.threads import ThreadedUvicorn
+from tests.support.threads import LoopbackDouble
 
 JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
 
 
-class SupabaseProject:
+class SupabaseProject(LoopbackDouble):
     """Serves /auth/v1/.well-known/jwks.json with the public halves of `keys` (HMAC keys are
     never published, as in supabase/auth) and counts how often it is asked."""
 
     def __init__(self) -> None:
         self.keys: dict[str, tuple[str, Any]] = {}
         self.fetches = 0
-        self.server = ThreadedUvicorn(
-            Starlette(routes=[Route("/auth/v1/.well-known/jwks.json", self._jwks)])
-        )
-
-    def start(self) -> SupabaseProject:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+        super().__init__(Starlette(routes=[Route("/auth/v1/.well-known/jwks.json", self._jwks)]))
 
     @property
     def issuer(self) -> str:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.support.threads import ThreadedUvicorn
+from tests.support.threads import LoopbackDouble
 
 CLIENT_ID = "double-client-id"
 CLIENT_SECRET = "double-client-secret"
@@ -45,7 +45,7 @@ class _Grant:
     person: Person
 
 
-class OAuthProviderDouble:
+class OAuthProviderDouble(LoopbackDouble):
     def __init__(self) -> None:
         self.person = Person()
         self.deny = False
@@ -55,19 +55,7 @@ class OAuthProviderDouble:
         self._tokens: dict[str, tuple[str, Person]] = {}
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._kid = secrets.token_hex(8)
-        self.server = ThreadedUvicorn(self._app())
-
-    # -- lifecycle
-    def start(self) -> OAuthProviderDouble:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+        super().__init__(self._app())
 
     def settings(self, providers: tuple[str, ...] = PROVIDERS) -> dict[str, str]:
         """Settings overrides that point the enabled providers here."""

@@ -7,7 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import uvicorn
 
@@ -68,6 +68,24 @@ class ThreadedUvicorn:
     def stop(self) -> None:
         self.server.should_exit = True
         self._thread.join(30)
+
+
+class LoopbackDouble:
+    """Base of the third-party doubles: an ASGI app served on loopback from a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.server = ThreadedUvicorn(app)
+
+    def start(self) -> Self:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 10, interval: float = 0.05) -> None:
