@@ -153,7 +153,7 @@ async def key_out(
     session: AsyncSession, ctx: OrgContext, key_id: uuid.UUID, now: datetime
 ) -> KeyOut:
     key = await get_key(session, ctx, key_id)
-    spend = await cost_by_key(session, key.organization_id, month_start(now), now)
+    spend = await cost_by_key(session, key.organization_id, month_start(now), now, key_id=key.id)
     email = await repository.creator_email(session, key.user_id)
     return describe(key, email, spend.get(key.id, 0), now)
 
