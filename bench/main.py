@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -16,17 +15,24 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-from bench import hello_server, llama, measure, nginx, platform
+from bench import answers, hello_server, llama, measure, nginx, peers, platform, scaling
 from bench.loadgen import write_script
 from bench.measure import BARE, CHAT_PATH, DIRECT, GATEWAY, LoadSet
 from bench.payloads import CHAT_REQUEST, MODEL, compact
-from bench.procs import Managed, family, free_port, python_env, rss_bytes, wait_http
+from bench.procs import (
+    Managed,
+    exit_on_sigterm,
+    family,
+    free_port,
+    python_env,
+    rss_bytes,
+    wait_http,
+)
 from bench.progress import step
 from bench.report import print_report
-from bench.tools import ToolMissing, ensure_tools
+from bench.tools import tools_or_exit
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -52,14 +58,42 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="afterwards, sample the gateway with py-spy under wrk at the highest concurrency",
     )
     parser.add_argument("--profile-seconds", type=int, default=10)
-    parser.add_argument("--no-install", action="store_true", help="never run apt-get")
+    parser.add_argument(
+        "--flamegraphs",
+        type=Path,
+        default=None,
+        help="with --profile: write py-spy flame graphs (SVG) at c=1 and the highest "
+        "concurrency into this directory",
+    )
+    parser.add_argument(
+        "--peers",
+        default=f"{peers.PORTKEY},{peers.LITELLM}",
+        help="other gateways to measure against the same upstream, comma-separated "
+        "(portkey, litellm; empty for none); skipped when they cannot be installed",
+    )
+    parser.add_argument(
+        "--no-install", action="store_true", help="never run apt-get, npm or pip for the bench"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few seconds: every target once at c=1 and c=4, one short stream, and peers "
+        "only if already installed; checks that everything runs, measures nothing",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=max(2, os.cpu_count() or 2),
+        help="gateway processes of the scaled-out target (gptapi gateway --workers N, with "
+        "Redis); 0 or 1 skips it and the gateway-on-Redis target",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, database)")
     parser.add_argument("--json", type=Path, default=None, help="where to write raw results")
-    return parser.parse_args(argv)
-
-
-def _terminate_on_signal(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through every `finally`, stopping children
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.rounds, args.concurrency = 1, 1, "1,4"
+        args.stream_runs, args.max_tokens, args.profile = 1, 8, False
+    return args
 
 
 @contextlib.contextmanager
@@ -75,12 +109,8 @@ def workdir(keep: bool) -> Iterator[Path]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate_on_signal)
-    try:
-        tools = ensure_tools(install=not args.no_install)
-    except ToolMissing as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    exit_on_sigterm()
+    tools = tools_or_exit("bench", install=not args.no_install)
     started = time.monotonic()
     with workdir(args.keep) as work, contextlib.ExitStack() as stack:
         children: list[Managed] = []
@@ -131,6 +161,8 @@ def run(
             "stream_runs": args.stream_runs,
             "max_tokens": args.max_tokens,
             "llama_threads": args.llama_threads,
+            "smoke": args.smoke,
+            "processes": args.processes,
         },
     }
 
@@ -145,6 +177,11 @@ def run(
     nginx_proc, nginx_url = nginx.start_nginx(tools["nginx"], work / "nginx")
     children.append(nginx_proc)
     step(f"nginx ready at {nginx_url}")
+    names = [name for name in args.peers.split(",") if name]
+    starting, skipped = peers.start_peers(
+        names, work, nginx_url, allow_install=not (args.no_install or args.smoke)
+    )
+    children.extend(peer.process for peer in starting)
 
     step("migrating a fresh SQLite database and creating the bench account")
     pools = {MODEL: nginx_url} | ({"gpt-full": llama_url} if llama_url else {})
@@ -160,18 +197,43 @@ def run(
     gateway, gateway_url = start_gateway(setup, work, children, body, auth)
     report["event_loop"] = platform.event_loop(gateway.pid)
 
-    urls = {BARE: bare_url, DIRECT: nginx_url, GATEWAY: gateway_url}
-    pids = {BARE: bare.pid, GATEWAY: gateway.pid}
-    cpu_pids = {BARE: [bare.pid], DIRECT: family(nginx_proc.pid), GATEWAY: [gateway.pid]}
-    script = write_script(work / "chat.lua", body, auth)
-    report["rss_idle"] = {name: rss_bytes(pid)[0] for name, pid in pids.items()}
-    load_set = LoadSet(tools["wrk"], script, {n: u + CHAT_PATH for n, u in urls.items()}, cpu_pids)
-    load_set.warm_up()
+    scaled = (
+        scaling.start_gateways(work, pools, children, body, processes=args.processes)
+        if args.processes > 1
+        else {}
+    )
+
+    running = peers.wait_peers(starting, skipped)
+    for peer in starting:
+        if peer not in running:  # stopped: no longer watched
+            children.remove(peer.process)
+    report["peers_skipped"] = skipped
+    report["peers"] = {peer.name: peer.version for peer in running}
+
+    plain = {"Content-Type": "application/json"}
+    urls = {BARE: bare_url + CHAT_PATH, DIRECT: nginx_url + CHAT_PATH}
+    urls[GATEWAY] = gateway_url + CHAT_PATH
+    headers = {BARE: plain, DIRECT: plain, GATEWAY: auth}
+    pids = {BARE: [bare.pid], DIRECT: family(nginx_proc.pid), GATEWAY: [gateway.pid]}
+    for name, (url, scaled_headers, scaled_pids) in scaled.items():
+        urls[name], headers[name], pids[name] = url + CHAT_PATH, scaled_headers, scaled_pids
+    for peer in running:
+        urls[peer.name], headers[peer.name] = peer.url, peer.headers
+        pids[peer.name] = family(peer.process.pid)
+    report["answers"] = answers.check_all(urls, headers, body)
+    step("every target answered the chat request correctly")
+    scripts = {name: write_script(work / f"chat-{name}.lua", body, headers[name]) for name in urls}
+    rss_pids = {BARE: bare.pid, GATEWAY: gateway.pid} | {p.name: p.process.pid for p in running}
+    report["rss_idle"] = {name: rss_bytes(pid)[0] for name, pid in rss_pids.items()}
+    load_set = LoadSet(tools["wrk"], scripts, urls, pids)
+    load_set.warm_up(seconds=1 if args.smoke else 2)
     step("warm-up done; measuring (targets rotate each round, medians are reported)")
     raw, cpu = load_set.measure(concurrencies, args.rounds, args.duration, children)
-    report["rss_after_load"] = {name: rss_bytes(pid)[0] for name, pid in pids.items()}
-    report["rss_peak"] = {name: rss_bytes(pid)[1] for name, pid in pids.items()}
+    report["rss_after_load"] = {name: rss_bytes(pid)[0] for name, pid in rss_pids.items()}
+    report["rss_peak"] = {name: rss_bytes(pid)[1] for name, pid in rss_pids.items()}
     report |= measure.load_report(raw, cpu)
+    if scaled:
+        report["scaling"] = scaling.scaling_report(report["load"], concurrencies, args.processes)
     report["metering"] = {
         "gateway_requests_measured": sum(r.requests for rs in raw[GATEWAY].values() for r in rs),
         "usage_rows": platform.usage_rows(setup.database_url),
@@ -190,12 +252,13 @@ def run(
         report["profile"] = measure.profile_gateway(
             tools["wrk"],
             gateway,
-            gateway_url + CHAT_PATH,
-            script,
+            urls[GATEWAY],
+            scripts[GATEWAY],
             work,
             connections=max(concurrencies),
             seconds=args.profile_seconds,
             keep=args.keep,
+            flamegraphs=args.flamegraphs,
         )
     report["machine"]["load_after"] = os.getloadavg()
     return report

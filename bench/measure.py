@@ -30,17 +30,21 @@ class LoadSet:
     with each server's own CPU time per request from /proc."""
 
     def __init__(
-        self, wrk: str, script: Path, urls: dict[str, str], cpu_pids: dict[str, list[int]]
+        self,
+        wrk: str,
+        scripts: dict[str, Path],
+        urls: dict[str, str],
+        cpu_pids: dict[str, list[int]],
     ) -> None:
         self.wrk = wrk
-        self.script = script
+        self.scripts = scripts
         self.urls = urls
         self.cpu_pids = cpu_pids
 
     def warm_up(self, seconds: int = 2) -> None:
         """Connection pools, key cache, credit account, code paths."""
-        for url in self.urls.values():
-            run_wrk(self.wrk, url, self.script, connections=16, seconds=seconds)
+        for name, url in self.urls.items():
+            run_wrk(self.wrk, url, self.scripts[name], connections=16, seconds=seconds)
 
     def measure(
         self, concurrencies: list[int], rounds: int, seconds: int, watch: list[Managed]
@@ -74,7 +78,7 @@ class LoadSet:
         """One wrk run, and the server's CPU microseconds per completed request during it."""
         before = cpu_seconds(self.cpu_pids[name])
         result = run_wrk(
-            self.wrk, self.urls[name], self.script, connections=connections, seconds=seconds
+            self.wrk, self.urls[name], self.scripts[name], connections=connections, seconds=seconds
         )
         used = cpu_seconds(self.cpu_pids[name]) - before
         return result, used * 1e6 / max(1, result.requests)
@@ -163,20 +167,53 @@ def profile_gateway(
     connections: int,
     seconds: int,
     keep: bool,
+    flamegraphs: Path | None = None,
 ) -> dict[str, Any]:
-    """py-spy on the gateway while wrk loads it; the hotspots ranked (bench/profiling.py)."""
+    """py-spy on the gateway while wrk loads it; the hotspots ranked (bench/profiling.py).
+    With `flamegraphs`, also an SVG flame graph at c=1 and at `connections` there."""
     py_spy = profiling.ensure_py_spy()
     output = work / "gateway.pyspy.txt"
     step(f"profiling the gateway with py-spy for {seconds:g}s at c={connections}")
-    recorder = profiling.start_record(py_spy, gateway.pid, seconds, output)
+    rps, errors = _record(py_spy, wrk, gateway, url, script, connections, seconds, output)
+    if errors is not None:
+        step(f"py-spy failed: {errors}")
+        return {"error": errors}
+    spots = profiling.analyse(output)
+    step(f"py-spy: {spots.samples} samples while serving {rps:.0f} req/s")
+    if keep:
+        step(f"raw py-spy stacks: {output}")
+    report: dict[str, Any] = asdict(spots) | {"rps_while_profiled": rps}
+    if flamegraphs is not None:
+        flamegraphs.mkdir(parents=True, exist_ok=True)
+        report["flamegraphs"] = {}
+        for c in sorted({1, connections}):
+            svg = flamegraphs / f"gateway-c{c}.svg"
+            step(f"flame graph at c={c} for {seconds:g}s: {svg}")
+            rps, errors = _record(py_spy, wrk, gateway, url, script, c, seconds, svg, svg=True)
+            if errors is None:
+                title = f"gateway at c={c}: {rps:.0f} req/s under wrk, py-spy at 200 Hz"
+                profiling.retitle(svg, title)
+            report["flamegraphs"][str(c)] = {"path": str(svg), "rps": rps, "error": errors}
+    return report
+
+
+def _record(
+    py_spy: str,
+    wrk: str,
+    gateway: Managed,
+    url: str,
+    script: Path,
+    connections: int,
+    seconds: int,
+    output: Path,
+    *,
+    svg: bool = False,
+) -> tuple[float, str | None]:
+    """py-spy records while wrk runs: wrk's req/s, and py-spy's error if it failed."""
+    recorder = profiling.start_record(py_spy, gateway.pid, seconds, output, svg=svg)
     time.sleep(0.5)
     result = run_wrk(wrk, url, script, connections=connections, seconds=seconds)
     _, errors = recorder.communicate(timeout=seconds + 30)
     if recorder.returncode != 0 or not output.exists():
-        step(f"py-spy failed: {errors.decode(errors='replace').strip()}")
-        return {"error": errors.decode(errors="replace")}
-    spots = profiling.analyse(output)
-    step(f"py-spy: {spots.samples} samples while serving {result.rps:.0f} req/s")
-    if keep:
-        step(f"raw py-spy stacks: {output}")
-    return asdict(spots) | {"rps_while_profiled": result.rps}
+        return result.rps, errors.decode(errors="replace").strip() or "no output"
+    return result.rps, None

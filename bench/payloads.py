@@ -79,8 +79,7 @@ def stream_request(max_tokens: int) -> dict[str, Any]:
         ],
         "max_tokens": max_tokens,
         "temperature": 0.0,
-        "seed": 42,
-        "ignore_eos": True,  # llama.cpp: always generate exactly max_tokens
+        "seed": 42,  # greedy, and the story is longer than max_tokens: exactly max_tokens
         "stream": True,
         "stream_options": {"include_usage": True},
     }

@@ -6,8 +6,10 @@ feature on: key auth, rate limiting, credit holds, group-commit metering."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from gptapi.models import UsageLog
 CREDIT_DOLLARS = "1000000"
 # Limits are on (the bucket code runs on every request) but can never trigger here.
 RPM_LIMIT = 1_000_000_000
-TPM_LIMIT = 1_000_000_000_000
+TPM_LIMIT = 2_000_000_000  # the largest a PostgreSQL integer column holds, near enough
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,11 @@ def gateway_env(setup: GatewaySetup) -> dict[str, str]:
             "LOCAL_INFERENCE": "off",
             "FLEET_CONFIG": str(setup.fleet_path),
             "LOG_LEVEL": "warning",
+            # Production refuses to start without one; the bench account never signs in.
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            # As deployed (deploy/k8s/gateway.yaml): background workers run in `gptapi
+            # worker`, not in gateway replicas.
+            "RUN_WORKERS": "false",
         }
     )
     return env
@@ -59,10 +66,11 @@ def write_fleet(path: Path, pools: dict[str, str]) -> Path:
     return path
 
 
-def prepare(data_dir: Path, pools: dict[str, str]) -> GatewaySetup:
-    """Migrate a fresh SQLite database (`gptapi migrate`) and create the benchmark account."""
+def prepare(data_dir: Path, pools: dict[str, str], database_url: str = "") -> GatewaySetup:
+    """Migrate a fresh database (`gptapi migrate`; SQLite unless `database_url` is given)
+    and create the benchmark account."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite+aiosqlite:///{data_dir / 'gptapi.db'}"
+    url = database_url or f"sqlite+aiosqlite:///{data_dir / 'gptapi.db'}"
     setup = GatewaySetup(url, write_fleet(data_dir / "fleet.toml", pools), "", data_dir)
     subprocess.run(
         [sys.executable, "-m", "gptapi", "migrate"],
@@ -93,15 +101,23 @@ async def _create_account(url: str) -> str:
         await engine.dispose()
 
 
-def start_gateway(setup: GatewaySetup, log_path: Path) -> tuple[Managed, str]:
-    """`python -m gptapi gateway` exactly as shipped, on a free loopback port; returns once
-    its /healthz answers."""
+def start_gateway(
+    setup: GatewaySetup,
+    log_path: Path,
+    *,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    name: str = "gateway",
+) -> tuple[Managed, str]:
+    """`python -m gptapi gateway` exactly as shipped (with `args` and more `env`), on a free
+    loopback port; returns once its /healthz answers."""
     port = free_port()
+    command = [sys.executable, "-m", "gptapi", "gateway", "--host", "127.0.0.1", "--port"]
     managed = Managed(
-        "gateway",
-        [sys.executable, "-m", "gptapi", "gateway", "--host", "127.0.0.1", "--port", str(port)],
+        name,
+        [*command, str(port), *args],
         log_path,
-        env=gateway_env(setup),
+        env=gateway_env(setup) | dict(env or {}),
         cwd=setup.data_dir,
     )
     base_url = f"http://127.0.0.1:{port}"

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 
 
 def free_port() -> int:
@@ -31,6 +32,15 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _terminate_on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through every `finally`, stopping children
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM stop the children the bench started, as Ctrl-C does."""
+    signal.signal(signal.SIGTERM, _terminate_on_signal)
 
 
 class Managed:
@@ -131,6 +141,20 @@ def wait_ready(url: str, managed: Managed, *, timeout: float) -> None:
     except BaseException:
         managed.stop()
         raise
+
+
+def wait_port(port: int, managed: Managed, *, timeout: float) -> None:
+    """Poll until something accepts TCP connections on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        managed.check_alive()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def rss_bytes(pid: int) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import subprocess
@@ -39,7 +40,10 @@ def _venv_bin(name: str) -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
-def start_record(py_spy: str, pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
+def start_record(
+    py_spy: str, pid: int, seconds: float, output: Path, *, svg: bool = False
+) -> subprocess.Popen[bytes]:
+    """`svg`: a flame graph to look at; otherwise raw stacks for `analyse`."""
     return subprocess.Popen(
         [
             py_spy,
@@ -51,7 +55,7 @@ def start_record(py_spy: str, pid: int, seconds: float, output: Path) -> subproc
             "--rate",
             "200",
             "--format",
-            "raw",
+            "flamegraph" if svg else "raw",
             "--nonblocking",
             "--output",
             str(output),
@@ -59,6 +63,16 @@ def start_record(py_spy: str, pid: int, seconds: float, output: Path) -> subproc
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+
+
+TITLE = re.compile(r'(<text id="title"[^>]*>)[^<]*(</text>)')
+
+
+def retitle(svg: Path, title: str) -> None:
+    """py-spy titles a flame graph with its own command line (local paths, a pid): say what
+    was measured instead."""
+    text = TITLE.sub(lambda m: m[1] + html.escape(title) + m[2], svg.read_text(), count=1)
+    svg.write_text(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from bench.measure import BARE, DIRECT, GATEWAY
+from bench.peers import PORTKEY
+from bench.scaling import print_scaling
 from bench.stats import Target, ratio
 
 TARGET_RPS_SHARE = 0.15  # gateway rps ≥ 15% of bare ASGI at the highest concurrency
+TARGET_CPU_US = 300.0  # gateway CPU per request at the highest concurrency
 TARGET_ADDED_P50_MS = 1.0  # at concurrency 1
-TARGET_TPS_SHARE = 0.97  # streaming tokens/s through the gateway vs direct
+TARGET_RSS_MIB = 120.0  # gateway RSS after all the load
+TARGET_TPS_SHARE = 0.99  # streaming tokens/s through the gateway vs direct
+TARGET_TTFT_ADDED_MS = 2.0
 
 MIB = 1024 * 1024
 
@@ -35,12 +40,33 @@ def targets(report: dict[str, Any]) -> list[Target]:
     load = report["load"]
     concurrencies = report["settings"]["concurrency"]
     high, low = str(max(concurrencies)), str(min(concurrencies))
-    share = ratio(load[GATEWAY][high]["rps"], load[BARE][high]["rps"])
-    cpu_share = ratio(
-        load[BARE][high]["cpu_us_per_request"], load[GATEWAY][high]["cpu_us_per_request"]
-    )
-    added = load[GATEWAY][low]["p50_ms"] - load[DIRECT][low]["p50_ms"]
+    gateway_high, gateway_low = load[GATEWAY][high], load[GATEWAY][low]
+    share = ratio(gateway_high["rps"], load[BARE][high]["rps"])
+    cpu_share = ratio(load[BARE][high]["cpu_us_per_request"], gateway_high["cpu_us_per_request"])
+    added = gateway_low["p50_ms"] - load[DIRECT][low]["p50_ms"]
+    rss = report["rss_after_load"][GATEWAY] / MIB
     result = [
+        Target(
+            f"c={low}: added p50 latency (gateway - direct) ≤ {TARGET_ADDED_P50_MS:g} ms",
+            f"{added:.3f} ms",
+            f"≤ {TARGET_ADDED_P50_MS:g} ms",
+            added <= TARGET_ADDED_P50_MS,
+        )
+    ]
+    if PORTKEY in load:
+        portkey = load[PORTKEY][low]
+        cpu = f"{gateway_low['cpu_us_per_request']:.0f} vs {portkey['cpu_us_per_request']:.0f}"
+        result.append(
+            Target(
+                f"c={low}: gateway req/s ≥ Portkey's",
+                f"{gateway_low['rps']:.0f} vs {portkey['rps']:.0f} req/s "
+                f"({_pct(ratio(gateway_low['rps'], portkey['rps']))}; CPU per request "
+                f"{cpu} us)",
+                "≥ 100%",
+                gateway_low["rps"] >= portkey["rps"],
+            )
+        )
+    result += [
         Target(
             f"c={high}: gateway req/s ≥ {_pct(TARGET_RPS_SHARE)} of bare ASGI",
             f"{_pct(share)} (CPU-normalized: {_pct(cpu_share)})",
@@ -48,35 +74,54 @@ def targets(report: dict[str, Any]) -> list[Target]:
             share >= TARGET_RPS_SHARE,
         ),
         Target(
-            f"c={low}: added p50 latency (gateway - direct) ≤ {TARGET_ADDED_P50_MS:g} ms",
-            f"{added:.3f} ms",
-            f"≤ {TARGET_ADDED_P50_MS:g} ms",
-            added <= TARGET_ADDED_P50_MS,
+            f"c={high}: gateway CPU ≤ {TARGET_CPU_US:g} us per request",
+            f"{gateway_high['cpu_us_per_request']:.0f} us",
+            f"≤ {TARGET_CPU_US:g} us",
+            gateway_high["cpu_us_per_request"] <= TARGET_CPU_US,
+        ),
+        Target(
+            f"gateway RSS after load ≤ {TARGET_RSS_MIB:g} MiB",
+            f"{rss:.1f} MiB",
+            f"≤ {TARGET_RSS_MIB:g} MiB",
+            rss <= TARGET_RSS_MIB,
         ),
     ]
     if "stream" in report:
         stream = report["stream"]
         tps = stream["paired"]["decode_tps_ratio"]
-        result.append(
+        ttft = stream["paired"]["ttft_added_ms"]
+        result += [
             Target(
                 f"streaming tokens/s through the gateway ≥ {_pct(TARGET_TPS_SHARE)} of direct",
                 f"{_pct(tps)} (median of paired runs; ratio of medians "
                 f"{_pct(ratio(stream[GATEWAY]['decode_tps'], stream[DIRECT]['decode_tps']))})",
                 f"≥ {_pct(TARGET_TPS_SHARE)}",
                 tps >= TARGET_TPS_SHARE,
-            )
-        )
+            ),
+            Target(
+                f"streaming TTFT added by the gateway ≤ {TARGET_TTFT_ADDED_MS:g} ms",
+                f"{ttft:+.1f} ms (median of paired runs)",
+                f"≤ {TARGET_TTFT_ADDED_MS:g} ms",
+                ttft <= TARGET_TTFT_ADDED_MS,
+            ),
+        ]
     return result
 
 
 def print_report(report: dict[str, Any]) -> None:
     print_load(report)
+    if "scaling" in report:
+        print_scaling(report["scaling"])
     if "stream" in report:
         print_stream(report["stream"], report["settings"])
     print_memory(report)
-    _heading("Targets")
-    for target in targets(report):
-        print(f"{target.verdict}  {target.name}: measured {target.measured}")
+    if report["settings"]["smoke"]:
+        print()
+        print("smoke run: every target ran and answered correctly; no target is judged")
+    else:
+        _heading("Targets")
+        for target in targets(report):
+            print(f"{target.verdict}  {target.name}: measured {target.measured}")
     if "profile" in report and "self_lines" in report["profile"]:
         print_profile(report["profile"])
     machine = report["machine"]
@@ -102,7 +147,9 @@ def print_load(report: dict[str, Any]) -> None:
             s = load[name][c]
             low, high = s["rps_spread"]
             vs_bare = _pct(ratio(s["rps"], load[BARE][c]["rps"])) if name != BARE else ""
-            vs_direct = _pct(ratio(s["rps"], load[DIRECT][c]["rps"])) if name == GATEWAY else ""
+            vs_direct = (
+                _pct(ratio(s["rps"], load[DIRECT][c]["rps"])) if name not in (BARE, DIRECT) else ""
+            )
             print(
                 f"{c:>4}  {name:<9} {s['rps']:8.0f} {f'({low:.0f}-{high:.0f})':>15} "
                 f"{_ms(s['p50_ms']):>8} {_ms(s['p99_ms']):>8} "
@@ -115,6 +162,8 @@ def print_load(report: dict[str, Any]) -> None:
             f"+{gateway['p50_ms'] - direct['p50_ms']:.3f} ms, p99 "
             f"+{gateway['p99_ms'] - direct['p99_ms']:.3f} ms"
         )
+    for name, reason in report.get("peers_skipped", {}).items():
+        print(f"{name}: skipped ({reason})")
     metering = report["metering"]
     print(
         f"metering: {metering['usage_rows']} usage rows committed for "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 from bench.progress import step
 
@@ -68,3 +69,12 @@ def _version(path: str) -> str:
     text = (result.stdout + result.stderr).strip().splitlines()
     first = text[0] if text else path
     return first.split(":", 1)[-1].strip().split(" [")[0]
+
+
+def tools_or_exit(program: str, *, install: bool) -> dict[str, str]:
+    """`ensure_tools`, or exit 2 saying what is missing."""
+    try:
+        return ensure_tools(install=install)
+    except ToolMissing as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,5 +1,5 @@
 """Usage API at scale: ten million usage rows in PostgreSQL, then every usage endpoint timed
-against a baseline taken in the same run.
+against a baseline taken in the same run, then retention of the oldest month.
 
     .venv/bin/python -m bench.usage_api                 # 10M rows (a few minutes to load)
     .venv/bin/python -m bench.usage_api --rows 1000000  # quicker
@@ -9,7 +9,9 @@ owner of the organisation that holds a tenth of all rows. The baseline is
 GET /api/orgs/{org_id}: the same session and membership checks plus one primary-key read,
 the least any console request costs. Each endpoint's median is printed as a multiple of the
 baseline's; the raw sum over the organisation's request rows (what a report would cost
-without the hourly rollup) is printed for scale. Nothing is asserted: the machine is shared.
+without the hourly rollup) is printed for scale. Last, the oldest month goes past the raw
+usage retention: how long dropping it took, and whether the organisation's totals stayed the
+same. Nothing is asserted: the machine is shared.
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ from gptapi.admin import service
 from gptapi.app import create_app
 from gptapi.config import Settings
 from gptapi.console.auth.sessions import start_session
+from gptapi.kit.clock import month_start
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.migrate import upgrade_async
 from gptapi.models import Membership
-from gptapi.usage_sums import log_statement
+from gptapi.usage_history.partitions import next_month
+from gptapi.usage_sums import HOUR, ceil_to, log_statement, sums
+from gptapi.workers.usage_history import maintain_usage_history
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -214,6 +219,36 @@ async def measure(url: str, data: Dataset, rounds: int, tmp: Path) -> None:
         print(f"{name:40} {median_ms:10.1f} {max_ms:9.1f} {median_ms / base:10.1f}x")
 
 
+async def retention(url: str, data: Dataset) -> None:
+    """The oldest month past the retention: its partition dropped once proven rolled up, and
+    the organisation's totals over the whole range the same after as before."""
+    oldest_kept = next_month(month_start(data.start))
+    days = (data.end - oldest_kept).days
+    if days <= 0:
+        return
+    # From the hour: past the retention there are no request rows left to sum part of one.
+    start = ceil_to(data.start, HOUR)
+    engine = create_engine(url)
+    sessions = session_maker(engine)
+    try:
+        async with sessions() as session:
+            before = await sums(session, data.heavy_org, start, data.end)
+        started = time.perf_counter()
+        outcome = await maintain_usage_history(engine, sessions, data.end, days)
+        elapsed = time.perf_counter() - started
+        async with sessions() as session:
+            after = await sums(session, data.heavy_org, start, data.end)
+    finally:
+        await engine.dispose()
+    same = "the same" if after == before else "DIFFERENT"
+    print()
+    print(
+        f"retention at {days} days: dropped {', '.join(outcome.dropped) or 'nothing'}, "
+        f"deleted {outcome.deleted:,} rows, in {elapsed:.1f} s (rollup check included); "
+        f"the organisation's totals over the whole range are {same}"
+    )
+
+
 async def main() -> None:
     args = _args()
     name = f"gptapi_usage_bench_{uuid.uuid4().hex[:8]}"
@@ -237,7 +272,10 @@ async def main() -> None:
             async with engine.connect() as conn:
                 size = (
                     await conn.execute(
-                        text("SELECT pg_size_pretty(pg_total_relation_size('usage_logs'))")
+                        text(
+                            "SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) "
+                            "FROM pg_inherits WHERE inhparent = 'usage_logs'::regclass"
+                        )
                     )
                 ).scalar_one()
             step(f"usage_logs with indexes: {size}")
@@ -245,6 +283,7 @@ async def main() -> None:
             await engine.dispose()
         with tempfile.TemporaryDirectory() as tmp:
             await measure(url, data, args.rounds, Path(tmp))
+        await retention(url, data)
     finally:
         if not args.keep:
             await _admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

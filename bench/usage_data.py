@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gptapi.admin import service
 from gptapi.kit.db import session_maker
 from gptapi.models import Model
+from gptapi.usage_history import partitions
 
 HEAVY_SHARE = 10  # one row in this many belongs to the heavy organisation
 CHUNK = 1_000_000
@@ -64,6 +65,9 @@ async def load(
     triples = await _accounts(engine, organizations, keys_per_org, tag)
     start = end - timedelta(days=days)
     async with engine.begin() as conn:
+        # Each month's rows in their own partition, as the upkeep job makes them ahead of time.
+        months = (end.year - start.year) * 12 + end.month - start.month
+        await partitions.ensure_months(conn, start, months)
         models = (await conn.execute(select(Model.id).order_by(Model.id))).scalars().all()
         await conn.execute(
             text(

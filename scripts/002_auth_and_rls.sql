@@ -82,25 +82,41 @@ alter table public.audit_logs enable row level security;
 alter table public.auth_attempts enable row level security;
 alter table public.auth_tokens enable row level security;
 alter table public.billing_accounts enable row level security;
+alter table public.compute_catalog_entries enable row level security;
+alter table public.compute_rates enable row level security;
 alter table public.contact_messages enable row level security;
 alter table public.credit_transactions enable row level security;
+alter table public.crypto_charges enable row level security;
+alter table public.crypto_events enable row level security;
+alter table public.deployment_replicas enable row level security;
+alter table public.deployment_runs enable row level security;
+alter table public.deployments enable row level security;
+alter table public.gpu_prices enable row level security;
 alter table public.incident_updates enable row level security;
 alter table public.incidents enable row level security;
 alter table public.invitations enable row level security;
 alter table public.memberships enable row level security;
 alter table public.model_prices enable row level security;
 alter table public.models enable row level security;
+alter table public.notification_preferences enable row level security;
 alter table public.oauth_identities enable row level security;
 alter table public.organizations enable row level security;
+alter table public.pod_runs enable row level security;
+alter table public.pods enable row level security;
 alter table public.recovery_codes enable row level security;
 alter table public.servers enable row level security;
 alter table public.service_latency_samples enable row level security;
 alter table public.service_uptime_daily enable row level security;
 alter table public.services enable row level security;
+alter table public.status_subscribers enable row level security;
+alter table public.stored_responses enable row level security;
 alter table public.stripe_events enable row level security;
 alter table public.stripe_payments enable row level security;
+alter table public.subscription_invoices enable row level security;
+alter table public.subscriptions enable row level security;
 alter table public.usage_hourly enable row level security;
 alter table public.usage_logs enable row level security;
+alter table public.usage_retention enable row level security;
 alter table public.user_sessions enable row level security;
 alter table public.users enable row level security;
 alter table public.webhook_attempts enable row level security;
@@ -110,12 +126,19 @@ alter table public.webhook_endpoints enable row level security;
 alter table public.webhook_events enable row level security;
 
 -- Server-only, no policies at all (deny for anon and authenticated): alembic_version,
--- auth_attempts, auth_tokens, contact_messages, recovery_codes, servers (upstream keys),
--- stripe_events, user_sessions, webhook_cursors.
+-- auth_attempts, auth_tokens, contact_messages, crypto_events, recovery_codes, servers
+-- (upstream keys), status_subscribers, stripe_events, usage_retention, user_sessions,
+-- webhook_cursors. usage_logs' monthly partitions have row level security on and no
+-- policies from the moment they are made (the migration and the upkeep job): a member reads
+-- usage through usage_logs and its policy, never a partition directly.
 
--- Public: the model catalogue, prices and the status page.
+-- Public: the model catalogue, prices, the GPU cloud's catalog and price list, and the
+-- status page.
 create policy "Public read access" on public.models for select to anon, authenticated using (true);
 create policy "Public read access" on public.model_prices for select to anon, authenticated using (true);
+create policy "Public read access" on public.compute_catalog_entries for select to anon, authenticated using (true);
+create policy "Public read access" on public.gpu_prices for select to anon, authenticated using (true);
+create policy "Public read access" on public.compute_rates for select to anon, authenticated using (true);
 create policy "Public read access" on public.services for select to anon, authenticated using (true);
 create policy "Public read access" on public.incidents for select to anon, authenticated using (true);
 create policy "Public read access" on public.incident_updates for select to anon, authenticated using (true);
@@ -127,6 +150,11 @@ create policy "Own profile" on public.users for select to authenticated
   using (id = (select auth.uid()));
 create policy "Own identities" on public.oauth_identities for select to authenticated
   using (user_id = (select auth.uid()));
+create policy "Own notification preferences" on public.notification_preferences
+  for select to authenticated using (user_id = (select auth.uid()));
+-- The seed's policy: people see the subscriptions they took out...
+create policy "Users can view their own subscriptions" on public.subscriptions
+  for select to authenticated using (user_id = (select auth.uid()));
 
 -- Rows of the caller's organisations.
 create policy "Member organisations" on public.organizations for select to authenticated
@@ -149,6 +177,28 @@ create policy "Member organisations" on public.billing_accounts for select to au
   using (organization_id in (select public.my_organization_ids()));
 create policy "Member organisations" on public.stripe_payments for select to authenticated
   using (organization_id in (select public.my_organization_ids()));
+-- ...and, like every billing table, those of the organisations they belong to.
+create policy "Member organisations" on public.subscriptions for select to authenticated
+  using (organization_id in (select public.my_organization_ids()));
+create policy "Member organisations" on public.subscription_invoices for select to authenticated
+  using (organization_id in (select public.my_organization_ids()));
+create policy "Member organisations" on public.crypto_charges for select to authenticated
+  using (organization_id in (select public.my_organization_ids()));
+-- GPU deployments, custom pods and their billed runs, like the billing tables. (Stored /v1
+-- responses hold prompts and answers: they stay server-side, served to API keys only.)
+create policy "Member organisations" on public.deployments for select to authenticated
+  using (organization_id in (select public.my_organization_ids()));
+create policy "Member organisations" on public.deployment_runs for select to authenticated
+  using (organization_id in (select public.my_organization_ids()));
+create policy "Member organisations" on public.deployment_replicas for select to authenticated
+  using (deployment_id in (
+    select id from public.deployments
+     where organization_id in (select public.my_organization_ids())
+  ));
+create policy "Member organisations" on public.pods for select to authenticated
+  using (organization_id in (select public.my_organization_ids()));
+create policy "Member organisations" on public.pod_runs for select to authenticated
+  using (organization_id in (select public.my_organization_ids()));
 create policy "Member organisations" on public.webhook_endpoints for select to authenticated
   using (organization_id in (select public.my_organization_ids()));
 create policy "Member organisations" on public.webhook_events for select to authenticated
@@ -166,17 +216,29 @@ create policy "Member organisations" on public.webhook_attempts for select to au
   ));
 
 -- Secrets stay server-side even on readable rows: column grants leave out password and TOTP
--- material, key hashes and webhook signing secrets.
-revoke select on public.users, public.api_keys, public.webhook_endpoints from anon, authenticated;
+-- material, key hashes, webhook signing secrets, the key a deployment's server demands and a
+-- pod's environment (it may hold its owner's secrets).
+revoke select on public.users, public.api_keys, public.webhook_endpoints, public.deployments,
+  public.pods from anon, authenticated;
 grant select (id, email, name, is_admin, is_active, email_verified_at, created_at,
               password_changed_at, totp_enabled_at)
   on public.users to authenticated;
 grant select (id, organization_id, user_id, name, key_prefix, revoked, revoked_at, expires_at,
               last_used_at, rpm_limit, tpm_limit, monthly_spend_cap_nanos, allowed_models,
-              created_at)
+              test_mode, purpose, scopes, created_at)
   on public.api_keys to authenticated;
 grant select (id, organization_id, url, description, event_types, enabled, disabled_reason,
               previous_secret_expires_at, failing_since, created_at, updated_at)
   on public.webhook_endpoints to authenticated;
+grant select (id, organization_id, name, catalog_slug, provider, mode, min_replicas, max_replicas,
+              idle_timeout_seconds, state, state_reason, instance_id, url, model_id,
+              price_nanos_per_hour, created_by, created_at, updated_at, start_requested_at,
+              ready_at, deleted_at, last_request_at, busy_since)
+  on public.deployments to authenticated;
+grant select (id, organization_id, name, provider, image, gpu_type, gpu_count, cloud_type,
+              storage_gb, ports, gpu_nanos_per_hour, storage_nanos_per_hour, state,
+              state_reason, instance_id, connection, created_by, created_at, updated_at,
+              start_requested_at, ready_at, terminated_at)
+  on public.pods to authenticated;
 
 commit;

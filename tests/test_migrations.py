@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.models import Base, Model
+from gptapi.usage_history.partitions import in_schema
 from tests.support.databases import BACKENDS, fresh_database
 
 
@@ -25,7 +26,8 @@ def test_migrations_match_models_and_seed_prices(backend: str, tmp_path: Path) -
                 async with engine.connect() as conn:
                     diff = await conn.run_sync(
                         lambda sync: compare_metadata(
-                            MigrationContext.configure(sync), Base.metadata
+                            MigrationContext.configure(sync, opts={"include_name": in_schema}),
+                            Base.metadata,
                         )
                     )
                 async with session_maker(engine)() as session:

@@ -3,12 +3,13 @@ books. The billing worker is slowed to a crawl so tests run its steps when they 
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,25 +21,32 @@ from gptapi.admin import service
 from gptapi.billing.alerts import check_balances
 from gptapi.billing.autorefill import refill, refill_due
 from gptapi.billing.stripe_client import Payments
-from gptapi.console.mail import DevMailbox
 from gptapi.kit.clock import ManualClock
 from gptapi.kit.money import dollars_to_nanos
+from gptapi.mail.transports import DevMailbox
 from gptapi.models import (
     BillingAccount,
     CreditTransaction,
     Model,
     Organization,
     StripePayment,
+    UsageHourly,
     UsageLog,
     User,
+)
+from tests.support.coinbase_double import (
+    API_KEY as COMMERCE_KEY,
+    WEBHOOK_SECRET as COMMERCE_SECRET,
+    CoinbaseDouble,
 )
 from tests.support.console import Member, sign_in
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings
-from tests.support.stripe_double import API_KEY, WEBHOOK_SECRET, StripeDouble
+from tests.support.stripe_double import API_KEY, PLANS, WEBHOOK_SECRET, StripeDouble
 
 T = TypeVar("T")
 WEBHOOK = "/api/stripe/webhook"
+COMMERCE_WEBHOOK = "/api/coinbase/webhook"
 
 
 @dataclass
@@ -47,6 +55,7 @@ class BillingEnv:
     stripe: StripeDouble
     mailbox: DevMailbox
     clock: ManualClock
+    coinbase: CoinbaseDouble
 
     @property
     def payments(self) -> Payments:
@@ -75,6 +84,16 @@ class BillingEnv:
         if header is not None:
             headers["Stripe-Signature"] = header
         return httpx.post(f"{self.platform.url}{WEBHOOK}", content=body, headers=headers)
+
+    def deliver_crypto(self, type_: str, charge_id: str, **kwargs: Any) -> httpx.Response:
+        body, signature = self.coinbase.event(type_, charge_id, **kwargs)
+        return self.post_crypto_webhook(body, signature)
+
+    def post_crypto_webhook(self, body: bytes, signature: str | None) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-CC-Webhook-Signature"] = signature
+        return httpx.post(f"{self.platform.url}{COMMERCE_WEBHOOK}", content=body, headers=headers)
 
     def grant(self, organization_id: uuid.UUID, dollars: str, reason: str = "test") -> None:
         async def work(session: AsyncSession) -> None:
@@ -132,6 +151,19 @@ class BillingEnv:
                     metered_by="upstream",
                     latency_ms=5,
                     created_at=at,
+                )
+            )
+            # The key is new, so its hour of the rollup is too.
+            session.add(
+                UsageHourly(
+                    organization_id=member.org_id,
+                    hour=at.astimezone(UTC).replace(minute=0, second=0, microsecond=0),
+                    api_key_id=key.id,
+                    model_id=model_id,
+                    requests=1,
+                    prompt_tokens=10,
+                    completion_tokens=20,
+                    cost_nanos=cost_nanos,
                 )
             )
             if ledger:
@@ -234,13 +266,19 @@ def billing_env(
     **overrides: Any,
 ) -> Iterator[BillingEnv]:
     double = StripeDouble().serve()
+    coinbase = CoinbaseDouble().start()
     clock = ManualClock()
     mailbox = DevMailbox(size=1000)
+    plans = [{**plan, "stripe_price_id": double.add_price(plan)} for plan in PLANS]
     settings: dict[str, Any] = {
         "stripe_secret_key": API_KEY,
         "stripe_webhook_secret": WEBHOOK_SECRET,
         "stripe_api_base": double.url,
         "billing_poll_seconds": 3600.0,
+        "coinbase_commerce_api_key": COMMERCE_KEY,
+        "coinbase_commerce_webhook_secret": COMMERCE_SECRET,
+        "coinbase_commerce_api_base": coinbase.url,
+        "subscription_plans": json.dumps(plans),
         **overrides,
     }
     try:
@@ -250,11 +288,12 @@ def billing_env(
                 before_start(platform)
             platform.start()
             try:
-                yield BillingEnv(platform, double, mailbox, clock)
+                yield BillingEnv(platform, double, mailbox, clock, coinbase)
             finally:
                 platform.stop()
     finally:
         double.stop()
+        coinbase.stop()
 
 
 def at_once(calls: list[Callable[[], T]]) -> list[T]:

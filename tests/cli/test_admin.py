@@ -93,3 +93,35 @@ def test_server_management(database_url: str) -> None:
     assert "draining" not in run(database_url, "servers", "list").stdout
     run(database_url, "servers", "remove", url)
     assert url not in run(database_url, "servers", "list").stdout
+
+
+def test_catalog_and_gpu_prices(database_url: str) -> None:
+    listed = run(database_url, "catalog", "list").stdout
+    assert re.search(r"^llama-3\.1-70b .* \$1\.99 +yes$", listed, re.MULTILINE), listed
+    changed = run(database_url, "catalog", "set", "llama-3.1-70b", "--price", "2.19")
+    assert "price_nanos_per_hour changed" in changed.stdout
+    run(database_url, "catalog", "disable", "sdxl")
+    listed = run(database_url, "catalog", "list").stdout
+    assert re.search(r"^llama-3\.1-70b .* \$2\.19 +yes$", listed, re.MULTILINE), listed
+    assert re.search(r"^sdxl .* no$", listed, re.MULTILINE), listed
+    missing = run(database_url, "catalog", "set", "nope", "--price", "1", ok=False)
+    assert missing.returncode == 2 and "No catalog entry" in missing.stderr
+    added = run(
+        database_url,
+        *("catalog", "add", "llama-3.3-70b", "--name", "Llama 3.3 70B", "--category", "chat"),
+        *("--gpu-type", "NVIDIA H100 80GB HBM3", "--price", "2.99", "--storage-gb", "50"),
+        *("--image", "ghcr.io/ggml-org/llama.cpp:server-cuda", "--arg", "-hf", "--arg", "x/y"),
+    )
+    assert "added llama-3.3-70b at $2.99/hr" in added.stdout
+
+    incomplete = run(database_url, "gpus", "set", "NVIDIA B200", "--memory-gb", "192", ok=False)
+    assert incomplete.returncode == 2 and "--community" in incomplete.stderr
+    run(
+        database_url,
+        *("gpus", "set", "NVIDIA B200", "--memory-gb", "192"),
+        *("--community", "4.99", "--secure", "5.99"),
+    )
+    run(database_url, "gpus", "storage", "0.003")
+    gpus = run(database_url, "gpus", "list").stdout
+    assert re.search(r"^NVIDIA B200 +192 GB +\$4\.99 +\$5\.99 +yes$", gpus, re.MULTILINE), gpus
+    assert "storage: $0.003000000 per GB-hour" in gpus

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from gptapi.inference.launcher import free_port
+from tests.support.threads import wait_until
 
 GPTAPI = str(Path(sys.executable).parent / "gptapi")
 
@@ -34,10 +35,10 @@ def _alive(pid: int) -> bool:
 
 
 class Served:
-    def __init__(self, cwd: Path) -> None:
+    def __init__(self, cwd: Path, **settings: str) -> None:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "FLEET_CONFIG"}}
-        env["PORT"] = str(self.port)
+        env.update(settings, PORT=str(self.port))
         self.process = subprocess.Popen(
             [GPTAPI, "serve"],
             cwd=cwd,
@@ -128,3 +129,53 @@ def test_killed_parent_takes_llama_servers_down(tmp_path: Path) -> None:
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in children)
+
+
+def _chat_server(parent: int) -> int:
+    """The pid of the chat llama.cpp server among `parent`'s children."""
+    for pid in _children(parent):
+        if b"gpt-fast" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+    raise AssertionError("no chat server running")
+
+
+def test_a_killed_llama_server_is_restarted_and_health_says_when_models_are_down(
+    tmp_path: Path,
+) -> None:
+    # A restart delay long enough for the health checks to see the server gone.
+    served = Served(tmp_path, LOCAL_RESTART_DELAY_SECONDS="3", HEALTH_INTERVAL_SECONDS="0.2")
+    try:
+        served.wait_for("Application startup complete")
+        base = f"http://127.0.0.1:{served.port}"
+        key = re.search(r"gpt_live_\S+", (tmp_path / "var" / "first-run.txt").read_text())
+        assert key
+        headers = {"Authorization": f"Bearer {key.group(0)}"}
+        body = {
+            "model": "gpt-fast",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 4,
+        }
+        assert httpx.get(base + "/healthz").json() == {"status": "ok"}
+
+        killed = _chat_server(served.process.pid)
+        os.kill(killed, signal.SIGKILL)
+        states: list[httpx.Response] = []
+
+        def health_is(status: int) -> bool:
+            states.append(httpx.get(base + "/healthz", timeout=5))
+            return states[-1].status_code == status
+
+        wait_until(lambda: health_is(503), timeout=30)
+        assert states[-1].json() == {
+            "status": "unavailable",
+            "unservable_models": ["gpt-fast", "gpt-full"],
+        }
+        wait_until(lambda: health_is(200), timeout=120, interval=0.2)
+        assert _chat_server(served.process.pid) != killed
+        assert len(_children(served.process.pid)) == 2
+        reply = httpx.post(base + "/v1/chat/completions", headers=headers, json=body, timeout=60)
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["usage"]["completion_tokens"] > 0
+    finally:
+        served.interrupt()
+    assert "llama.cpp server for gpt-fast,gpt-full exited (-9); restarting in 3.0s" in served.text

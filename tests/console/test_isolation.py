@@ -31,6 +31,7 @@ from gptapi.console.permissions import ROLE_CAPABILITIES, Role
 from gptapi.kit.money import dollars_to_nanos
 from gptapi.models import (
     Base,
+    CryptoCharge,
     Membership,
     Organization,
     StripePayment,
@@ -39,6 +40,7 @@ from gptapi.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
+from tests.support.compute import add_deployment, add_pod
 from tests.support.console import Member, sign_in
 from tests.support.platform import Platform
 
@@ -143,10 +145,69 @@ def _checkout_session(platform: Platform, b: Member, ids: dict[str, str]) -> str
     return session_id
 
 
+def _paid_payment(platform: Platform, b: Member, ids: dict[str, str]) -> str:
+    async def work(session: AsyncSession) -> int:
+        payment = StripePayment(
+            organization_id=b.org_id,
+            kind="topup",
+            checkout_session_id=f"cs_test_{uuid.uuid4().hex}",
+            amount_cents=1000,
+            status="paid",
+        )
+        session.add(payment)
+        await session.flush()
+        return payment.id
+
+    return str(platform.run(work))
+
+
+def _crypto_charge(platform: Platform, b: Member, ids: dict[str, str]) -> str:
+    charge_id = str(uuid.uuid4())
+
+    async def work(session: AsyncSession) -> None:
+        session.add(
+            CryptoCharge(
+                organization_id=b.org_id,
+                charge_id=charge_id,
+                code="B0B5CAFE",
+                amount_cents=1000,
+                credited_cents=1000,
+                status="confirmed",
+            )
+        )
+
+    platform.run(work)
+    return charge_id
+
+
 def _browser_session(platform: Platform, b: Member, ids: dict[str, str]) -> str:
     token = b.client.http.cookies.get("gptapi_session")
     assert token
     return hash_token(token)
+
+
+def _deployment(platform: Platform, b: Member, ids: dict[str, str]) -> str:
+    # Stopped, so the compute worker leaves it (and B's rows) alone during the test.
+    async def work(session: AsyncSession) -> str:
+        return await add_deployment(
+            session,
+            b.org_id,
+            name="b-bot",
+            slug="smollm2-135m",
+            provider="local",
+            state="stopped",
+            price_nanos_per_hour=50_000_000,
+        )
+
+    return platform.run(work)
+
+
+def _pod(platform: Platform, b: Member, ids: dict[str, str]) -> str:
+    # Stopped, so the compute worker leaves it (and B's rows) alone during the test.
+    async def work(session: AsyncSession) -> str:
+        return await add_pod(session, b.org_id, name="b-pod", state="stopped")
+
+    return platform.run(work)
 
 
 @dataclass(frozen=True)
@@ -164,7 +225,11 @@ KINDS = [
     Kind("endpoint_id", _webhook_endpoint),
     Kind("delivery_id", _webhook_delivery),
     Kind("session_id", _checkout_session, under="/api/orgs/{org_id}/billing/"),
+    Kind("charge_id", _crypto_charge, under="/api/orgs/{org_id}/billing/"),
+    Kind("payment_id", _paid_payment, under="/api/orgs/{org_id}/billing/"),
     Kind("session_id", _browser_session, under="/api/auth/sessions/"),
+    Kind("deployment_id", _deployment),
+    Kind("pod_id", _pod),
 ]
 
 

@@ -62,6 +62,8 @@ def _check(console: Platform, case: Any, mode: GenerationMode) -> None:
         member.client.close()
 
 
+# Every operation in one test: a few minutes on a busy machine, past the suite's default limit.
+@pytest.mark.timeout(1200)
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda mode: mode.value)
 def test_api_conforms_to_its_schema(console: Platform, mode: GenerationMode) -> None:
     operations = _operations(console)

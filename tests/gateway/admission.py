@@ -260,5 +260,20 @@ def assert_books_balance(platform: Platform, account: Account, initial: int) -> 
         for e in platform.ledger_entries(account)
         if e.kind == "usage"
     }
-    assert debits == {f"usage:{r.request_id}": -r.cost_nanos for r in usage}
+    # Refusals are usage rows too, each with its (zero) ledger entry.
+    logged = [*usage, *platform.refusals(account)]
+    assert debits == {f"usage:{r.request_id}": -r.cost_nanos for r in logged}
     return spent
+
+
+def available_credit(platform: Platform, account: Account) -> int:
+    """What the gateway would let the organisation reserve now: its balance minus open holds
+    and unsettled costs (the balance itself before the gateway first held anything)."""
+    accounts = platform.runtime.serving.accounts
+
+    async def read() -> int | None:
+        value: int | None = accounts.available(account.organization_id)
+        return value
+
+    value = on_server_loop(platform, read())
+    return platform.balance(account) if value is None else value

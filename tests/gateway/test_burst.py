@@ -33,9 +33,14 @@ INITIAL = 10_000_000_000  # $10 each
 def roomy(
     backend: str, llama_fleet: LocalFleet, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Platform]:
-    """Requests may queue for the four llama.cpp slots for up to 2 min."""
+    """Requests may queue for the four llama.cpp slots for up to 2 min, and one organisation
+    may fill the whole queue."""
     with custom_platform(
-        backend, llama_fleet, tmp_path_factory, queue_timeout_seconds=120.0
+        backend,
+        llama_fleet,
+        tmp_path_factory,
+        queue_timeout_seconds=120.0,
+        max_queue_per_organization=256,
     ) as platform:
         yield platform
 

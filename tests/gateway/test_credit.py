@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
 from gptapi.admin import service
@@ -18,7 +19,6 @@ from tests.gateway.admission import (
     COMPLETIONS,
     EMBEDDING_OVERHEAD_TOKENS,
     EMBEDDINGS,
-    HELLO,
     TEMPLATE_OVERHEAD_TOKENS,
     Reply,
     assert_books_balance,
@@ -37,6 +37,9 @@ from tests.gateway.admission import (
 from tests.support.platform import Account, Platform
 from tests.support.threads import wait_until
 
+# A request a small model answers at length: greedy (temperature 0), it never stops within
+# a few tokens, so each generation is exactly max_tokens.
+STORY = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
 EXACT_MODEL = "output-only"  # served by the chat llama.cpp server, billed for output only
 
 
@@ -175,10 +178,10 @@ def test_credit_refusal_gives_back_its_tpm_reservation(platform: Platform) -> No
 @pytest.mark.parametrize(
     ("path", "raw", "prompt_at_least", "completion"),
     [
-        (CHAT, chat_body(max_tokens=6, n=3, ignore_eos=True), 30, 18),
+        (CHAT, chat_body(max_tokens=6, n=3, messages=STORY, temperature=0), 30, 18),
         (
             COMPLETIONS,
-            body(model="gpt-fast", prompt=["hi " * 100, "yo " * 50], max_tokens=6, ignore_eos=True),
+            body(model="gpt-fast", prompt=["hi " * 100, "yo " * 50], max_tokens=6, temperature=0),
             150,
             12,
         ),
@@ -197,7 +200,7 @@ def test_every_choice_is_billed(
     assert [c["index"] for c in answer["choices"]] == list(range(len(answer["choices"])))
     [record] = platform.usage(account)
     assert record.prompt_tokens >= prompt_at_least
-    assert record.completion_tokens == completion  # ignore_eos: each choice is max_tokens
+    assert record.completion_tokens == completion  # greedy, far from done: max_tokens each
     assert (answer["usage"]["prompt_tokens"], answer["usage"]["completion_tokens"]) == (
         record.prompt_tokens,
         record.completion_tokens,
@@ -206,24 +209,49 @@ def test_every_choice_is_billed(
 
 
 @pytest.mark.parametrize(
-    ("path", "raw", "param"),
+    ("path", "raw", "choices"),
     [
-        (CHAT, chat_body(max_tokens=6, n=3, stream=True), "n"),
+        (CHAT, chat_body(max_tokens=6, n=3, messages=STORY, temperature=0, stream=True), 3),
         (
             COMPLETIONS,
-            body(model="gpt-fast", prompt=["a", "b"], max_tokens=3, stream=True),
-            "prompt",
+            body(model="gpt-fast", prompt=["hi " * 100, "yo " * 50], n=2, max_tokens=6),
+            4,
         ),
     ],
-    ids=["chat-n3", "completions-two-prompts"],
+    ids=["chat-n3", "completions-two-prompts-n2"],
 )
-def test_several_generations_cannot_stream(
-    platform: Platform, path: str, raw: bytes, param: str
+def test_several_generations_stream_merged_and_billed_each(
+    platform: Platform, path: str, raw: bytes, choices: int
 ) -> None:
+    """As OpenAI streams them: one id, each generation's chunks at its own index, one
+    usage chunk for all of them, billed from every generation's own usage."""
     account = platform.account("1")
-    response = post(platform, account, path, raw)
-    assert_openai_error(response, 400, "unsupported_value", param=param)
-    assert platform.usage(account) == []
+    fields = {**orjson.loads(raw), "stream": True, "stream_options": {"include_usage": True}}
+    response = post(platform, account, path, orjson.dumps(fields))
+    assert response.status_code == 200, response.text
+    chunks = [
+        orjson.loads(line.removeprefix("data: "))
+        for line in response.text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
+    assert response.text.rstrip().endswith("data: [DONE]")
+    assert len({chunk["id"] for chunk in chunks}) == 1
+    texts: dict[int, str] = {}
+    for chunk in chunks[:-1]:
+        for choice in chunk["choices"]:
+            delta = choice.get("delta", {}).get("content") or choice.get("text") or ""
+            texts[choice["index"]] = texts.get(choice["index"], "") + delta
+    assert sorted(texts) == list(range(choices)) and all(texts.values())
+    usage = chunks[-1]["usage"]
+    [record] = platform.usage(account)
+    assert record.outcome == "completed" and record.metered_by == "upstream"
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == (
+        record.prompt_tokens,
+        record.completion_tokens,
+    )
+    assert record.completion_tokens == 6 * choices  # greedy, far from done: max_tokens each
+    assert usage["cost_nanos"] == record.cost_nanos
+    assert_books_balance(platform, account, 1_000_000_000)
 
 
 # ---------------------------------------------------------------- 1,000 at once
@@ -269,10 +297,10 @@ def test_thousand_concurrent_requests_never_overdraw(roomy: Platform) -> None:
 
 def test_exact_holds_admit_exactly_ten_of_a_thousand(roomy: Platform) -> None:
     """When the real cost equals the hold, the books leave no slack at all: a model billed
-    only for output, with `ignore_eos` so every request generates exactly max_tokens.
-    Two keys of one organisation share its balance."""
-    raw = body(model=EXACT_MODEL, messages=HELLO, max_tokens=2, ignore_eos=True)
-    streamed = body(model=EXACT_MODEL, messages=HELLO, max_tokens=2, ignore_eos=True, stream=True)
+    only for output, asked greedily for a story, so every request generates exactly
+    max_tokens. Two keys of one organisation share its balance."""
+    raw = body(model=EXACT_MODEL, messages=STORY, max_tokens=2, temperature=0)
+    streamed = body(model=EXACT_MODEL, messages=STORY, max_tokens=2, temperature=0, stream=True)
     hold = 2 * 500  # 0 per prompt token, 500 per completion token
     account = roomy.account(dollars(10 * hold))
     other = _second_key(roomy, account)

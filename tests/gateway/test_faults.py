@@ -89,21 +89,6 @@ def hasty(fault_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     yield from _platform(fault_backend, tmp, upstream_total_timeout_seconds=1.0)
 
 
-@pytest.fixture
-def fakes() -> Iterator[Callable[..., list[FakeLlamaServer]]]:
-    started: list[FakeLlamaServer] = []
-
-    def make(count: int = 1, **settings: Any) -> list[FakeLlamaServer]:
-        new = [FakeLlamaServer(**settings).start() for _ in range(count)]
-        started.extend(new)
-        return new
-
-    yield make
-    for fake in started:
-        fake.release()
-        fake.stop()
-
-
 # ---------------------------------------------------------------------------- the gateway
 
 
@@ -821,22 +806,28 @@ def test_drained_server_gets_no_new_requests_and_finishes_its_own(
     assert_books(gateway, account)
 
 
+def test_models_report_what_every_server_of_the_pool_takes(gateway: Platform, fakes: Any) -> None:
+    seeing, blind = fakes(2)
+    seeing.modalities = {"vision": True, "audio": True}
+    seeing.n_ctx, blind.n_ctx = 4096, 1024
+    account = gateway.account("1")
+
+    def described() -> tuple[dict[str, Any], int | None]:
+        model = sdk(gateway, account).models.retrieve(MODEL).model_extra or {}
+        return model["capabilities"], model["context_length"]
+
+    serve(gateway, seeing)
+    capabilities, context_length = described()
+    assert capabilities["vision"] and capabilities["audio"] and context_length == 4096
+    # A pool is as capable as its least capable server: any of them may get the request.
+    serve(gateway, seeing, blind)
+    capabilities, context_length = described()
+    assert not capabilities["vision"] and not capabilities["audio"] and context_length == 1024
+    assert capabilities["tools"] and capabilities["chat"] and not capabilities["embeddings"]
+
+
 # ---------------------------------------------------------------------------- 7. pass-through
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather for a city",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-]
 RESPONSE_FORMAT = {
     "type": "json_schema",
     "json_schema": {
@@ -844,16 +835,10 @@ RESPONSE_FORMAT = {
         "schema": {"type": "object", "properties": {"a": {"type": "integer"}}},
     },
 }
-EXTRA = {
-    "mirostat": 2,
-    "cache_prompt": False,
-    "n_probs": 0,
-    "samplers": ["top_k", "temperature"],
-    "my_field": {"nested": [1, 2.5, None]},
-}
 
 
 def test_parameters_pass_through_unchanged(gateway: Platform, fakes: Any) -> None:
+    # (Tools are not among them: the gateway constrains tool calls itself, see test_tools.)
     [fake] = fakes(1)
     serve(gateway, fake)
     account = gateway.account("1")
@@ -864,8 +849,6 @@ def test_parameters_pass_through_unchanged(gateway: Platform, fakes: Any) -> Non
     sent: dict[str, Any] = {
         "model": MODEL,
         "messages": messages,
-        "tools": TOOLS,
-        "tool_choice": "auto",
         "response_format": RESPONSE_FORMAT,
         "temperature": 0.3,
         "top_p": 0.9,
@@ -875,17 +858,13 @@ def test_parameters_pass_through_unchanged(gateway: Platform, fakes: Any) -> Non
         "frequency_penalty": 0.25,
         "user": "user-1",
     }
-    raw = sdk(gateway, account).chat.completions.with_raw_response.create(
-        **sent,
-        extra_body=EXTRA,
-    )
+    raw = sdk(gateway, account).chat.completions.with_raw_response.create(**sent)
     completion = raw.parse()
 
     [seen] = fake.chat_requests
     upstream = seen.body
-    for key, value in {**sent, **EXTRA}.items():
-        assert upstream[key] == value, key
-    assert upstream["max_tokens"] == N_CTX  # none asked: capped at the server's context
+    # Exactly what was sent, plus the capped max_tokens: nothing added, nothing dropped.
+    assert upstream == {**sent, "max_tokens": N_CTX}
     assert "stream_options" not in upstream and not upstream.get("stream")
     assert seen.headers["x-request-id"] == raw.headers["x-request-id"]
     assert "authorization" not in seen.headers  # the client's key never reaches upstream
@@ -936,6 +915,7 @@ def test_stream_always_asks_upstream_for_usage_and_shows_it_only_when_asked(
         assert usage_chunk is chunks[-1] and usage_chunk["choices"] == []
         assert usage_chunk["usage"]["prompt_tokens"] == prompt
         assert usage_chunk["usage"]["completion_tokens"] == 4
+        assert usage_chunk["usage"]["cost_nanos"] == cost(prompt, 4)
     else:
         assert usage_chunks == []
     [record] = gateway.usage(account)
@@ -1022,8 +1002,18 @@ def test_stream_without_usage_is_billed_from_counted_tokens(
     usage_chunks = [e for e in events[:-1] if e.get("usage")]
     if include_usage:
         # The client asked for usage: it gets the counted figures it was billed for.
+        charged = cost(prompt, 5)
         assert [(c["choices"], c["usage"]) for c in usage_chunks] == [
-            ([], {"prompt_tokens": prompt, "completion_tokens": 5, "total_tokens": prompt + 5})
+            (
+                [],
+                {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": 5,
+                    "total_tokens": prompt + 5,
+                    "cost": f"{charged // 10**9}.{charged % 10**9:09d}",
+                    "cost_nanos": charged,
+                },
+            )
         ]
         assert usage_chunks[0]["model"] == MODEL and usage_chunks[0]["id"] == events[0]["id"]
     else:
@@ -1067,4 +1057,30 @@ def test_stream_that_nobody_can_count_is_estimated_never_free(
     assert record.completion_tokens == 5  # one token per content chunk
     assert record.prompt_tokens > 0
     assert record.cost_nanos == cost(record.prompt_tokens, 5) > 0
+    assert_books(gateway, account)
+
+
+def test_responses_stream_broken_midway_is_response_failed_and_billed(
+    gateway: Platform, fakes: Any
+) -> None:
+    """The Responses stream sends text as it comes; a break after three tokens ends it with
+    `response.failed`, billed for the three, and nothing is stored."""
+    [flaky] = fakes(1)
+    serve(gateway, flaky)
+    flaky.mode = "drop_mid_stream"
+    flaky.fault_after = 3
+    account = gateway.account("1")
+    events = list(
+        sdk(gateway, account).responses.create(model=MODEL, input="Say hello.", stream=True)
+    )
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert "".join(deltas) == reply(3)
+    failed = events[-1]
+    assert failed.type == "response.failed" and failed.response.status == "failed"
+    assert failed.response.error is not None
+    [record] = gateway.usage(account)
+    assert record.outcome == "upstream_error" and record.completion_tokens == 3
+    assert record.cost_nanos > 0
+    with pytest.raises(openai.NotFoundError):
+        sdk(gateway, account).responses.retrieve(failed.response.id)
     assert_books(gateway, account)

@@ -88,7 +88,7 @@ def _usage_rows(platform: Platform, key_id: str) -> int:
         count = await session.scalar(
             select(func.count())
             .select_from(UsageLog)
-            .where(UsageLog.api_key_id == uuid.UUID(key_id))
+            .where(UsageLog.api_key_id == uuid.UUID(key_id), UsageLog.metered_by != "refused")
         )
         return int(count or 0)
 
@@ -128,6 +128,11 @@ def test_a_key_stops_at_its_monthly_spend_cap(gateway: Platform, owner: Member) 
     )
     assert "monthly spend cap" in error["message"]
     assert refused.headers["x-should-retry"] == "false"
+    # The refusal is in the request log with its reason, at no cost.
+    wait_until(lambda: gateway.usage_for(refused.headers["x-request-id"]) is not None, 15)
+    logged = gateway.usage_for(refused.headers["x-request-id"])
+    assert logged is not None
+    assert (logged.outcome, logged.status, logged.cost_nanos) == ("spend_cap_reached", 429, 0)
     # Once its usage row is in, the recorded spend alone keeps the key stopped.
     wait_until(lambda: _usage_rows(gateway, key["id"]) == 1, 15)
     listed = owner.client.get(f"/api/orgs/{owner.org_id}/keys/{key['id']}").json()

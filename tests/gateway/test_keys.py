@@ -174,6 +174,8 @@ def test_fake_keys_cannot_grow_the_key_cache_without_bound(platform: Platform) -
             negative_ttl=60,
             default_rpm=0,
             default_tpm=0,
+            test_rpm=1,
+            test_tpm=1,
             max_entries=50,
         )
         assert await cache.authenticate(account.secret) is not None

@@ -107,7 +107,7 @@ async def _group_commit(url: str) -> None:
         assert b.accounts.available(org) == 1_000_000 - 300_000
         futures = []
         for index, hold in enumerate(holds):
-            b.accounts.settle(hold, index + 1)
+            await b.accounts.settle(hold, index + 1)
             futures.append(b.writer.submit(b.entry(index + 1, f"r{index}")))
         await asyncio.gather(*futures)
         spent = sum(range(1, 301))
@@ -115,7 +115,7 @@ async def _group_commit(url: str) -> None:
 
         # The same request id again (a batch replayed after an ambiguous failure).
         hold = await b.accounts.reserve(org, 10)
-        b.accounts.settle(hold, 7)
+        await b.accounts.settle(hold, 7)
         await b.writer.submit(b.entry(7, "r0"))
         assert b.accounts.available(org) == 1_000_000 - spent
 

@@ -217,6 +217,32 @@ def test_models_list_with_prices(platform: Platform) -> None:
     assert client(platform, account).models.retrieve("embed").id == "embed"
 
 
+def test_models_report_capabilities_and_context_length(platform: Platform) -> None:
+    sdk = client(platform, platform.account("1"), max_retries=0)
+    listed = {m.id: m.model_extra or {} for m in sdk.models.list().data}
+    retrieved = {name: sdk.models.retrieve(name).model_extra or {} for name in listed}
+    assert listed == retrieved
+    # The fleet runs SmolLM2 with 2048 tokens of context per slot, text only.
+    assert {name: extra["context_length"] for name, extra in listed.items()} == {
+        "gpt-fast": 2048,
+        "gpt-full": 2048,
+        "embed": 2048,
+    }
+    chat = {"chat", "completions", "tools", "structured_outputs"}
+    expected = {
+        "gpt-fast": chat,
+        "gpt-full": chat,
+        "embed": {"embeddings"},
+    }
+    for name, extra in listed.items():
+        capabilities = extra["capabilities"]
+        assert {k for k, on in capabilities.items() if on} == expected[name], name
+        assert set(capabilities) >= {"tools", "vision", "embeddings", "audio"}
+    with pytest.raises(openai.NotFoundError) as missing:
+        sdk.models.retrieve("gpt-5")
+    assert missing.value.code == "model_not_found"
+
+
 def test_errors_map_to_sdk_exceptions(platform: Platform) -> None:
     account = platform.account("1")
     c = client(platform, account, max_retries=0)
@@ -295,11 +321,43 @@ def test_every_response_has_a_request_id(platform: Platform) -> None:
         assert response.headers["x-request-id"].startswith("req_")
 
 
-def test_unknown_v1_paths_answer_in_openai_shape(platform: Platform) -> None:
-    for response in (
-        httpx.get(platform.url + "/v1/nowhere"),
-        httpx.get(platform.url + "/v1/chat/completions"),
-    ):
-        assert response.status_code == 404
-        error = response.json()["error"]
-        assert error["type"] == "invalid_request_error" and error["code"] == "not_found"
+SERVED = {("GET", "/v1/models"), ("POST", "/v1/chat/completions")}
+UNKNOWN_URLS = [
+    (method, path)
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    for path in (
+        "/v1",
+        "/v1/nowhere",
+        "/v1/chat/completions/x",
+        "/v1/chat/completions",
+        "/v1/models",
+    )
+    if (method, path) not in SERVED
+]
+
+
+@pytest.mark.parametrize(("method", "path"), UNKNOWN_URLS)
+def test_unknown_v1_urls_are_openai_404s(platform: Platform, method: str, path: str) -> None:
+    response = httpx.request(method, platform.url + path)
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {
+            "message": f"Invalid URL ({method} {path})",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "unknown_url",
+        }
+    }
+
+
+def test_the_sdk_raises_not_found_for_an_unknown_url(platform: Platform) -> None:
+    sdk = client(platform, platform.account("1"), max_retries=0)
+    with pytest.raises(openai.NotFoundError) as raised:
+        sdk.post("/assistants/nowhere", body={"a": 1}, cast_to=httpx.Response)
+    assert raised.value.code == "unknown_url"
+    with pytest.raises(openai.NotFoundError) as raised:
+        sdk.get("/nowhere", cast_to=httpx.Response)
+    assert raised.value.code == "unknown_url"
+    with pytest.raises(openai.NotFoundError) as raised:
+        sdk.delete("/chat/completions", cast_to=httpx.Response)
+    assert raised.value.code == "unknown_url"

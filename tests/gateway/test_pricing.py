@@ -13,13 +13,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.gateway.catalog import ModelCatalog
 from gptapi.gateway.metering import UsageEntry, write_batch
 from gptapi.gateway.upstream.registry import ServerSpec
-from gptapi.kit.db import is_sqlite
 from gptapi.models import Model, ModelPrice, UsageHourly, UsageLog
 from tests.support.console import Member, sign_in
 from tests.support.databases import BACKENDS, fresh_database
@@ -177,16 +175,7 @@ def _batch(gateway: Platform, account: Account, count: int, at: datetime) -> lis
 
 
 def _write(gateway: Platform, entries: list[UsageEntry], *, replay: bool) -> None:
-    insert: Any = (
-        sqlite.insert if is_sqlite(gateway.settings.resolved_database_url) else postgresql.insert
-    )
-
-    async def work(session: AsyncSession) -> None:
-        await session.run_sync(
-            lambda s: write_batch(s.connection(), entries, insert, replay=replay)
-        )
-
-    gateway.run(work)
+    gateway.portal.call(write_batch(gateway.engine, entries, replay=replay))
 
 
 def _sums(gateway: Platform, account: Account) -> tuple[list[Any], list[Any]]:

@@ -28,6 +28,7 @@ from tests.gateway.admission import (
     set_org_limits,
 )
 from tests.support.platform import Account, Platform
+from tests.support.threads import wait_until
 
 PLATFORM_RPM, PLATFORM_TPM = 37, 54_321
 LIMIT_HEADERS = {
@@ -114,8 +115,11 @@ def test_rpm_headers_on_every_response_and_429_on_the_fourth(gateway: Platform) 
     assert fourth.headers["x-ratelimit-remaining-requests"] == "0"
     assert 0 < seconds(fourth.headers["x-ratelimit-reset-requests"]) <= 60
 
-    # The three admitted requests are billed; the refused one is not even recorded.
+    # The three admitted requests are billed; the refused one is logged with its reason, free.
     billed_exactly(gateway, account, 1_000_000_000, rows=3)
+    wait_until(lambda: bool(gateway.refusals(account)))
+    [refused] = gateway.refusals(account)
+    assert (refused.status, refused.outcome, refused.cost_nanos) == (429, "rate_limited", 0)
 
 
 def test_limits_are_per_key(gateway: Platform) -> None:

@@ -43,6 +43,7 @@ SECRET_COLUMNS = {
     "users": {"password_hash", "totp_secret", "totp_last_step"},
     "api_keys": {"key_hash"},
     "webhook_endpoints": {"secret", "previous_secret"},
+    "deployments": {"upstream_key"},
 }
 PUBLIC_TABLES = ("models", "services", "incidents", "incident_updates")
 
@@ -436,3 +437,30 @@ def test_email_changes_in_supabase_auth_reach_the_profile(supabase_db: str) -> N
     before, after = run(supabase_db, work)
     assert before["email"] == "carol@example.com" and before["email_verified_at"] is None
     assert after["email"] == "carol@new.example" and after["email_verified_at"] is not None
+
+
+def test_subscriptions_follow_the_seeds_view_own_policy(
+    supabase_db: str, two_users: dict[str, dict[str, Any]]
+) -> None:
+    """Seed 001: "Users can view their own subscriptions"; members of the organisation too."""
+    alice, bob = two_users["alice"], two_users["bob"]
+
+    async def work(c: asyncpg.Connection) -> tuple[list[Any], list[Any], list[Any]]:
+        await c.execute(
+            "insert into subscriptions (id, organization_id, user_id, stripe_subscription_id,"
+            " plan, stripe_price_id, status, current_period_start, current_period_end,"
+            " cancel_at_period_end, created_at)"
+            " values ($1, $2, $3, 'sub_rls', 'pro', 'price_1', 'active', now(),"
+            " now() + interval '30 days', false, now())",
+            uuid.uuid4(),
+            alice["org"],
+            alice["user"],
+        )
+        query = "select stripe_subscription_id from subscriptions"
+        mine = await as_role(c, "authenticated", alice["user"], query)
+        theirs = await as_role(c, "authenticated", bob["user"], query)
+        anyone = await as_role(c, "anon", None, query)
+        return [r[0] for r in mine], [r[0] for r in theirs], [r[0] for r in anyone]
+
+    mine, theirs, anyone = run(supabase_db, work)
+    assert mine == ["sub_rls"] and theirs == [] and anyone == []

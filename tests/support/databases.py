@@ -25,7 +25,9 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _admin(sql: str) -> None:
+async def admin_sql(sql: str) -> None:
+    """Run one statement on the server's maintenance database (creating, dropping and
+    blocking test databases)."""
     connection = await asyncpg.connect(_dsn(POSTGRES_URL))
     try:
         await connection.execute(sql)
@@ -34,17 +36,22 @@ async def _admin(sql: str) -> None:
 
 
 @contextmanager
-def fresh_database(backend: str, tmp_dir: Path) -> Iterator[str]:
+def empty_database(backend: str, tmp_dir: Path) -> Iterator[str]:
+    """A database with no schema at all: a new SQLite file, or a new PostgreSQL database
+    that is dropped afterwards."""
     if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_dir / f'gptapi-{uuid.uuid4().hex[:8]}.db'}"
-        upgrade(url)
-        yield url
+        yield f"sqlite+aiosqlite:///{tmp_dir / f'gptapi-{uuid.uuid4().hex[:8]}.db'}"
         return
     name = f"gptapi_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
     try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def fresh_database(backend: str, tmp_dir: Path) -> Iterator[str]:
+    with empty_database(backend, tmp_dir) as url:
         upgrade(url)
         yield url
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

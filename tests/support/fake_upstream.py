@@ -63,7 +63,12 @@ MODES = {
     "drop_mid_stream",
     "stall_mid_stream",
     "trickle",
+    "over_usage",  # reports OVER_REPORTED completion tokens, far above what it generated
+    "not_json",  # a 200 whose body is not JSON
 }
+
+# What an "over_usage" server claims to have generated.
+OVER_REPORTED = 1_000_000
 
 _TOKEN = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
 
@@ -112,6 +117,10 @@ class Seen:
 class FakeLlamaServer:
     slots: int = 4
     n_ctx: int = 2048
+    # `/props` `modalities`, as llama-server reports what its model takes besides text.
+    modalities: dict[str, bool] = field(
+        default_factory=lambda: {"vision": False, "video": False, "audio": False}
+    )
     reply: tuple[str, ...] = REPLY
     alias: str = "smollm2-135m-instruct-q8_0.gguf"
     mode: str = "ok"
@@ -275,6 +284,7 @@ class FakeLlamaServer:
                     "params": {"n_predict": -1, "temperature": 0.8, "top_p": 0.95},
                 },
                 "total_slots": self.slots,
+                "modalities": self.modalities,
                 "model_alias": self.alias,
                 "model_path": f"/models/{self.alias}",
                 "chat_template": "{% for message in messages %}…{% endfor %}",
@@ -375,6 +385,13 @@ class FakeLlamaServer:
         assert self._gate is not None
         if mode != "trickle":
             await self._gate.wait()
+        if mode == "not_json":
+            leave()
+            seen.completed = True
+            return web.Response(
+                body=b"<html>502 Bad Gateway</html>",
+                headers={"Server": "llama.cpp", "Content-Type": "application/json"},
+            )
         prompt = prompt_tokens(body)
         max_tokens = body.get("max_tokens")
         limit = len(self.reply) if max_tokens is None else min(int(max_tokens), len(self.reply))
@@ -397,7 +414,9 @@ class FakeLlamaServer:
                 "id": "chatcmpl-" + uuid.uuid4().hex,
                 "timings": _timings(prompt, len(pieces)),
             }
-            if mode != "no_usage":
+            if mode == "over_usage":
+                data["usage"] = _usage(prompt, OVER_REPORTED)
+            elif mode != "no_usage":
                 data["usage"] = _usage(prompt, len(pieces))
             leave()
             response = _json(data)

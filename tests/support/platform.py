@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.admin import service
 from gptapi.app import create_app
 from gptapi.config import Settings
-from gptapi.console.mail import Mailer
 from gptapi.gateway.upstream.fleet import replace_source
 from gptapi.gateway.upstream.registry import ServerSpec
 from gptapi.kit.clock import Clock
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.money import dollars_to_nanos
+from gptapi.mail.message import Mailer
 from gptapi.models import ApiKey, CreditTransaction, Model, Organization, UsageLog
 from tests.support.threads import Portal, ThreadedUvicorn
 
@@ -50,6 +50,8 @@ def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "queue_timeout_seconds": 5.0,
         "upstream_read_timeout_seconds": 30.0,
         "upstream_total_timeout_seconds": 60.0,
+        # Tests book usage at fixed dates long past; retention's own tests turn it on.
+        "usage_raw_retention_days": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -85,10 +87,13 @@ class Platform:
         return self.server.url
 
     @property
-    def runtime(self) -> Any:
+    def app(self) -> Any:
         assert self.server is not None
-        app: Any = self.server.server.config.app
-        return app.state.runtime
+        return self.server.server.config.app
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
 
     # -- setup
     def set_servers(self, source: str, specs: list[ServerSpec]) -> None:
@@ -184,9 +189,24 @@ class Platform:
         )
 
     def usage(self, account: Account) -> list[UsageLog]:
+        """The requests that were admitted (billed, or failed upstream for free)."""
         return self.rows(
             select(UsageLog)
-            .where(UsageLog.organization_id == account.organization_id)
+            .where(
+                UsageLog.organization_id == account.organization_id,
+                UsageLog.metered_by != "refused",
+            )
+            .order_by(UsageLog.id)
+        )
+
+    def refusals(self, account: Account) -> list[UsageLog]:
+        """Requests turned away after the key was accepted, logged at zero cost."""
+        return self.rows(
+            select(UsageLog)
+            .where(
+                UsageLog.organization_id == account.organization_id,
+                UsageLog.metered_by == "refused",
+            )
             .order_by(UsageLog.id)
         )
 

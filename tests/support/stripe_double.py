@@ -8,12 +8,18 @@ with Stripe's status codes (400, 401, 402 card errors, 404 resource_missing, 409
 response (with `Idempotent-Replayed: true`), with different parameters is refused, and while
 the first request is still running is a 409 `idempotency_key_in_use`.
 
-Endpoints: customers (create, retrieve), checkout sessions (create, retrieve), payment
-intents (create with off-session confirm, retrieve), payment methods (retrieve), refunds
-(create). What a hosted page or a bank would do is driven by the test: `complete_checkout`,
-`settle_async`, `expire_checkout`; cards are picked by name as in Stripe's test mode
-(`visa`, `authentication_required`, `declined`). `event(...)` builds an Event and its
-`Stripe-Signature` header with `stripe.WebhookSignature`.
+Endpoints: customers (create, retrieve), checkout sessions (create in payment and subscription
+mode, retrieve), payment intents (create with off-session confirm, retrieve), payment methods
+(retrieve), refunds (create), prices (retrieve), subscriptions (retrieve, update
+`cancel_at_period_end`) and invoices (retrieve). Billing objects have the shapes of the API
+version the library pins (2025-03-31 and later): a subscription's period lives on its items,
+an invoice names its subscription under `parent.subscription_details` and its price under
+`lines.data[].pricing.price_details`. What a hosted page, a bank or Stripe's billing engine
+would do is driven by the test: `complete_checkout`, `settle_async`, `expire_checkout`,
+`renew` (a new period and its invoice, paid or failed), `retry_invoice`, `end_subscription`;
+cards are picked by name as in Stripe's test mode (`visa`, `authentication_required`,
+`declined`). `event(...)` builds an Event and its `Stripe-Signature` header with
+`stripe.WebhookSignature`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -35,6 +42,19 @@ import stripe
 API_KEY = "sk_test_double"
 WEBHOOK_SECRET = "whsec_double_secret"
 MIN_CHARGE_CENTS = 50
+PERIOD_SECONDS = 30 * 86400  # a month, as far as the double's clock goes
+# Two monthly plans, as SUBSCRIPTION_PLANS lists them; `add_price` gives each its Price.
+PLANS = (
+    {
+        "id": "pro",
+        "name": "Pro",
+        "price_usd": "20.00",
+        "included_credit_usd": "25.00",
+        "rpm_limit": 3000,
+        "tpm_limit": 5000000,
+    },
+    {"id": "team", "name": "Team", "price_usd": "100.00", "included_credit_usd": "150.00"},
+)
 
 CARDS: dict[str, dict[str, str]] = {
     "visa": {"brand": "visa", "last4": "4242"},
@@ -194,7 +214,7 @@ class StripeDouble:
 
     def create_checkout(self, params: Json) -> Json:
         mode = params.get("mode")
-        if mode not in ("payment", "setup"):
+        if mode not in ("payment", "setup", "subscription"):
             raise required("mode") if mode is None else invalid("mode", f"Invalid mode: {mode}")
         for name in ("success_url",):
             if not params.get(name):
@@ -203,11 +223,22 @@ class StripeDouble:
         if customer is not None:
             self._get(customer, "customer", "customer")
         items = params.get("line_items") or []
-        if mode == "payment" and not items:
+        if mode in ("payment", "subscription") and not items:
             raise required("line_items")
         total = 0
         for index, item in enumerate(items):
-            price = item.get("price_data") or {}
+            if mode == "subscription":
+                price = self._get(str(item.get("price")), "price", f"line_items[{index}][price]")
+                if price.get("recurring") is None:
+                    raise StripeFailure(
+                        400,
+                        "invalid_request_error",
+                        "You must provide at least one recurring price in `subscription` mode "
+                        "when using prices.",
+                        param=f"line_items[{index}][price]",
+                    )
+            else:
+                price = item.get("price_data") or {}
             amount = _int(price, "unit_amount")
             quantity = _int(item, "quantity")
             if amount < 0 or quantity < 1:
@@ -235,6 +266,8 @@ class StripeDouble:
             "metadata": params.get("metadata", {}),
             "payment_intent": None,
             "setup_intent": None,
+            "subscription": None,
+            "invoice": None,
             "success_url": params["success_url"],
             "cancel_url": params.get("cancel_url"),
             "url": f"{self.url}/c/pay/{session_id}",
@@ -242,12 +275,15 @@ class StripeDouble:
             "expires_at": int(time.time()) + 86400,
             "livemode": False,
             "payment_intent_data": params.get("payment_intent_data", {}),
+            "subscription_data": params.get("subscription_data", {}),
+            "line_items_data": items,
         }
         self.objects[session_id] = session
         return self._public_session(session)
 
     def _public_session(self, session: Json) -> Json:
-        return {k: v for k, v in session.items() if k != "payment_intent_data"}
+        hidden = ("payment_intent_data", "subscription_data", "line_items_data")
+        return {k: v for k, v in session.items() if k not in hidden}
 
     def retrieve_checkout(self, session_id: str, expand: list[str]) -> Json:
         return self._expand(self._public_session(self._get(session_id, "checkout.session")), expand)
@@ -418,6 +454,8 @@ class StripeDouble:
         (`settle_async`)."""
         with self.lock:
             session = self._get(session_id, "checkout.session")
+            if session["mode"] == "subscription":
+                return self._complete_subscription(session, card)
             method = self._method(session["customer"], card)
             data = session["payment_intent_data"]
             intent = self._intent(
@@ -435,6 +473,202 @@ class StripeDouble:
                 payment_intent=intent["id"],
             )
             return self._public_session(session)
+
+    # -- Billing: prices, subscriptions, invoices
+    def add_price(self, plan: Json) -> str:
+        """A monthly recurring Price (with its Product) for a plan; its id."""
+        with self.lock:
+            product = {
+                "id": self._new_id("prod"),
+                "object": "product",
+                "name": plan.get("name", "Plan"),
+                "active": True,
+                "livemode": False,
+            }
+            self.objects[product["id"]] = product
+            price = {
+                "id": self._new_id("price"),
+                "object": "price",
+                "active": True,
+                "currency": "usd",
+                "unit_amount": int(Decimal(str(plan["price_usd"])) * 100),
+                "product": product["id"],
+                "type": "recurring",
+                "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
+                "livemode": False,
+            }
+            self.objects[price["id"]] = price
+            return str(price["id"])
+
+    def _complete_subscription(self, session: Json, card: str) -> Json:
+        method = self._method(session["customer"], card)
+        item = session["line_items_data"][0]
+        price = self.objects[item["price"]]
+        start = int(time.time())
+        subscription_id = self._new_id("sub")
+        subscription: Json = {
+            "id": subscription_id,
+            "object": "subscription",
+            "customer": session["customer"],
+            "status": "active",
+            "cancel_at_period_end": False,
+            "cancel_at": None,
+            "canceled_at": None,
+            "ended_at": None,
+            "created": start,
+            "start_date": start,
+            "default_payment_method": method["id"],
+            "latest_invoice": None,
+            "metadata": (session["subscription_data"] or {}).get("metadata", {}),
+            "items": {
+                "object": "list",
+                "data": [
+                    {
+                        "id": self._new_id("si"),
+                        "object": "subscription_item",
+                        "price": dict(price),
+                        "quantity": int(item.get("quantity", 1)),
+                        "subscription": subscription_id,
+                        "current_period_start": start,
+                        "current_period_end": start + PERIOD_SECONDS,
+                    }
+                ],
+                "has_more": False,
+            },
+            "livemode": False,
+        }
+        self.objects[subscription_id] = subscription
+        invoice = self._invoice(subscription, "subscription_create", paid=True)
+        session.update(
+            status="complete",
+            payment_status="paid",
+            subscription=subscription_id,
+            invoice=invoice["id"],
+        )
+        return self._public_session(session)
+
+    def _invoice(self, subscription: Json, reason: str, *, paid: bool) -> Json:
+        item = subscription["items"]["data"][0]
+        price = item["price"]
+        invoice_id = self._new_id("in")
+        invoice: Json = {
+            "id": invoice_id,
+            "object": "invoice",
+            "customer": subscription["customer"],
+            "billing_reason": reason,
+            "currency": "usd",
+            "amount_due": price["unit_amount"],
+            "amount_paid": price["unit_amount"] if paid else 0,
+            "amount_remaining": 0 if paid else price["unit_amount"],
+            "attempt_count": 1,
+            "attempted": True,
+            "status": "paid" if paid else "open",
+            "next_payment_attempt": None if paid else int(time.time()) + 3 * 86400,
+            "hosted_invoice_url": f"{self.url}/invoices/{secrets.token_hex(8)}",
+            "period_start": item["current_period_start"],
+            "period_end": item["current_period_end"],
+            "parent": {
+                "type": "subscription_details",
+                "quote_details": None,
+                "subscription_details": {
+                    "subscription": subscription["id"],
+                    "metadata": subscription["metadata"],
+                },
+            },
+            "lines": {
+                "object": "list",
+                "data": [
+                    {
+                        "id": self._new_id("il"),
+                        "object": "line_item",
+                        "amount": price["unit_amount"],
+                        "currency": "usd",
+                        "quantity": item["quantity"],
+                        "period": {
+                            "start": item["current_period_start"],
+                            "end": item["current_period_end"],
+                        },
+                        "pricing": {
+                            "type": "price_details",
+                            "price_details": {"price": price["id"], "product": price["product"]},
+                            "unit_amount_decimal": str(price["unit_amount"]),
+                        },
+                    }
+                ],
+                "has_more": False,
+            },
+            "metadata": {},
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        self.objects[invoice_id] = invoice
+        subscription["latest_invoice"] = invoice_id
+        return invoice
+
+    def renew(self, subscription_id: str, *, card_fails: bool = False) -> Json:
+        """The billing engine starts the next period and bills it: paid, or the card is
+        declined and the subscription goes past_due while Stripe retries."""
+        with self.lock:
+            subscription = self._get(subscription_id, "subscription")
+            item = subscription["items"]["data"][0]
+            start = item["current_period_end"]
+            item.update(current_period_start=start, current_period_end=start + PERIOD_SECONDS)
+            invoice = self._invoice(subscription, "subscription_cycle", paid=not card_fails)
+            subscription["status"] = "past_due" if card_fails else "active"
+            return _copy(invoice)
+
+    def retry_invoice(self, invoice_id: str, *, succeed: bool) -> Json:
+        with self.lock:
+            invoice = self._get(invoice_id, "invoice")
+            subscription = self.objects[invoice["parent"]["subscription_details"]["subscription"]]
+            invoice["attempt_count"] += 1
+            if succeed:
+                invoice.update(
+                    status="paid",
+                    amount_paid=invoice["amount_due"],
+                    amount_remaining=0,
+                    next_payment_attempt=None,
+                )
+                subscription["status"] = "active"
+            return _copy(invoice)
+
+    def end_subscription(self, subscription_id: str, *, status: str = "canceled") -> Json:
+        """The period ran out after a cancellation, or retries were exhausted."""
+        with self.lock:
+            subscription = self._get(subscription_id, "subscription")
+            now = int(time.time())
+            subscription.update(status=status)
+            if status == "canceled":
+                subscription.update(ended_at=now, canceled_at=subscription["canceled_at"] or now)
+            return _copy(subscription)
+
+    def update_subscription(self, subscription_id: str, params: Json) -> Json:
+        subscription = self._get(subscription_id, "subscription")
+        if subscription["status"] in ("canceled", "incomplete_expired"):
+            raise StripeFailure(
+                400,
+                "invalid_request_error",
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        unknown = set(params) - {"cancel_at_period_end", "metadata", "expand"}
+        if unknown:
+            name = sorted(unknown)[0]
+            raise StripeFailure(
+                400, "invalid_request_error", f"Received unknown parameter: {name}", param=name
+            )
+        if "cancel_at_period_end" in params:
+            value = params["cancel_at_period_end"]
+            if value not in ("true", "false"):
+                raise invalid("cancel_at_period_end", "Invalid boolean")
+            cancel = value == "true"
+            end = subscription["items"]["data"][0]["current_period_end"]
+            subscription.update(
+                cancel_at_period_end=cancel,
+                cancel_at=end if cancel else None,
+                canceled_at=int(time.time()) if cancel else None,
+            )
+        subscription["metadata"].update(params.get("metadata", {}))
+        return self._expand(subscription, list(params.get("expand", [])))
 
     def settle_async(self, session_id: str, *, succeed: bool) -> Json:
         with self.lock:
@@ -514,6 +748,22 @@ class StripeDouble:
             ),
             ("GET", r"/v1/payment_methods/([^/]+)", self.retrieve_payment_method),
             ("POST", r"/v1/refunds", lambda: self.create_refund(params)),
+            ("GET", r"/v1/prices/([^/]+)", lambda i: self._get(i, "price")),
+            (
+                "GET",
+                r"/v1/subscriptions/([^/]+)",
+                lambda i: self._expand(self._get(i, "subscription"), expand),
+            ),
+            (
+                "POST",
+                r"/v1/subscriptions/([^/]+)",
+                lambda i: self.update_subscription(i, params),
+            ),
+            (
+                "GET",
+                r"/v1/invoices/([^/]+)",
+                lambda i: self._expand(self._get(i, "invoice"), expand),
+            ),
         ]
         for verb, pattern, handler in routes:
             match = re.fullmatch(pattern, path)

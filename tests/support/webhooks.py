@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.console.mail import DevMailbox
 from gptapi.kit.clock import ManualClock
 from gptapi.kit.ssrf import EgressGuard
+from gptapi.mail.transports import DevMailbox
 from gptapi.models import WebhookCursor, WebhookEndpoint, WebhookEvent
 from gptapi.outbox import emit
 from gptapi.workers.webhooks import WebhookWorker

@@ -22,7 +22,7 @@ def require_build() -> None:
     if not (DIST / "index.html").is_file():
         raise RuntimeError(f"the web console is not built ({DIST}); run `make web` first")
     if not CHROMIUM.is_file():
-        raise RuntimeError(f"{CHROMIUM} is missing; `make chromium` installs it")
+        raise RuntimeError(f"{CHROMIUM} is missing; `make pytest` installs it (as root)")
 
 
 @contextmanager

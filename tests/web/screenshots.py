@@ -53,6 +53,8 @@ SIGNED_OUT: list[Shot] = [
     ("landing", "/", None),
     ("docs", "/docs", None),
     ("status", "/status", None),
+    ("models", "/models", None),
+    ("gpu-catalog", "/gpu", None),
     ("modal-sign-in", "/", _click("Sign In", within="header")),
     ("modal-sign-up", "/", _click("Register", within="header")),
     ("modal-forgot-password", "/forgot-password", None),
@@ -65,8 +67,21 @@ SIGNED_OUT: list[Shot] = [
 SIGNED_IN: list[Shot] = [
     *(
         (f"dashboard-{tab}", f"/dashboard/{tab}", None)
-        for tab in ("overview", "keys", "usage", "billing", "webhooks", "team", "settings")
+        for tab in (
+            "overview",
+            "keys",
+            "deployments",
+            "pods",
+            "usage",
+            "billing",
+            "webhooks",
+            "team",
+            "settings",
+        )
     ),
+    ("dashboard-pod-form", "/dashboard/pods/new", None),
+    ("modal-deploy", "/gpu", _click("Deploy SmolLM2 135M Instruct")),
+    ("playground", "/playground", None),
     ("modal-confirm-action", "/dashboard/keys", _click("Revoke")),
     ("operator", "/admin", None),
     *(
@@ -136,6 +151,19 @@ def _seed(platform: Platform, stripe: StripeDouble) -> Member:
     return member
 
 
+def _deploy(platform: Platform, member: Member) -> str:
+    """A running deployment with its own key, so the GPU cloud screens have one to show."""
+    base = f"/api/orgs/{member.org_id}/deployments"
+    created = member.client.post(base, json={"catalog_slug": "smollm2-135m", "name": "my-bot"})
+    deployment_id: str = created.raise_for_status().json()["id"]
+    wait_until(
+        lambda: member.client.get(f"{base}/{deployment_id}").json()["state"] == "ready",
+        timeout=180,
+    )
+    member.client.post(f"{base}/{deployment_id}/key").raise_for_status()
+    return deployment_id
+
+
 def main(out: Path) -> None:
     require_build()
     out.mkdir(parents=True, exist_ok=True)
@@ -162,9 +190,15 @@ def main(out: Path) -> None:
                     registry = platform.runtime.serving.registry
                     wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
                     member = _seed(platform, stripe)
+                    deployment = _deploy(platform, member)
+                    detail: Shot = (
+                        "dashboard-deployment",
+                        f"/dashboard/deployments/{deployment}",
+                        None,
+                    )
                     with chromium() as browser:
                         _shoot(browser, platform.url, out, None, SIGNED_OUT)
-                        _shoot(browser, platform.url, out, member, SIGNED_IN)
+                        _shoot(browser, platform.url, out, member, [*SIGNED_IN, detail])
                         _shoot(browser, platform.url, out, None, SIGNED_OUT[:1], "dark")
                         _shoot(browser, platform.url, out, member, SIGNED_IN[:3], "dark")
                 finally:

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from playwright.sync_api import Page, expect
 
 from gptapi.kit.money import dollars_to_nanos
-from tests.support.console import Member, sign_in
+from tests.support.console import Member
 from tests.support.platform import Platform
 from tests.support.stripe_double import StripeDouble
 from tests.web.stripe_checkout import pay_at_stripe
-
-
-@pytest.fixture
-def owner(site: Platform, page: Page) -> Iterator[Member]:
-    signed_in = sign_in(site)
-    cookies = signed_in.client.http.cookies
-    page.context.add_cookies([{"name": n, "value": v, "url": site.url} for n, v in cookies.items()])
-    try:
-        yield signed_in
-    finally:
-        signed_in.client.close()
 
 
 def test_auto_refill_needs_a_saved_card_then_is_switched_on(

@@ -42,7 +42,7 @@ def test_the_documentation_uses_this_server_and_copies_examples(page: Page, site
     quick_start.get_by_role("button", name="Copy code").click()
     expect(page.get_by_text("Copied to clipboard.")).to_be_visible()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("from openai import OpenAI")
+    assert copied.startswith("import os\n\nfrom openai import OpenAI")
     for section in ("Streaming", "Errors and rate limits", "Webhooks and signature verification"):
         expect(page.get_by_role("heading", name=section)).to_be_visible()
 

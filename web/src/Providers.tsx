@@ -1,4 +1,5 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { MotionConfig } from "motion/react";
 import { useState, type ReactNode } from "react";
 
 import { Toaster } from "@/components/ui/sonner";
@@ -15,11 +16,14 @@ export function Providers({ children }: { children: ReactNode }) {
   const [queryClient] = useState(makeQueryClient);
   return (
     <ThemeProvider>
-      <QueryClientProvider client={queryClient}>
-        <SupabaseSession />
-        {children}
-        <Toaster position="top-right" />
-      </QueryClientProvider>
+      {/* Animations follow the system's "reduce motion" setting. */}
+      <MotionConfig reducedMotion="user">
+        <QueryClientProvider client={queryClient}>
+          <SupabaseSession />
+          {children}
+          <Toaster position="top-right" />
+        </QueryClientProvider>
+      </MotionConfig>
     </ThemeProvider>
   );
 }

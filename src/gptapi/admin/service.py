@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gptapi.gateway import announcements
 from gptapi.gateway.upstream.fleet import normalize_url
 from gptapi.kit.secrets import display_prefix, generate_api_key, hash_api_key
 from gptapi.ledger import append_entry
@@ -115,12 +116,15 @@ async def create_key(
     rpm_limit: int | None = None,
     tpm_limit: int | None = None,
     expires_at: datetime | None = None,
+    test_mode: bool = False,
+    secret: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """The key row and its secret; the secret exists only in this return value."""
+    """The key row and its secret; the secret exists only in this return value. `secret`
+    gives a key of another kind (a deployment key) its own form."""
     for limit in (rpm_limit, tpm_limit):
         if limit is not None and limit < 0:
             raise AdminError("limits are whole numbers ≥ 0 (0 means unlimited)")
-    secret = generate_api_key()
+    secret = secret or generate_api_key(test_mode=test_mode)
     key = ApiKey(
         organization_id=organization.id,
         user_id=user.id,
@@ -130,6 +134,7 @@ async def create_key(
         rpm_limit=rpm_limit,
         tpm_limit=tpm_limit,
         expires_at=expires_at,
+        test_mode=test_mode,
     )
     session.add(key)
     await session.flush()
@@ -145,6 +150,7 @@ async def revoke_key(session: AsyncSession, ref: str, *, now: datetime) -> ApiKe
         raise AdminError(f"no API key {ref!r} (give its id or its prefix)")
     key.revoked = True
     key.revoked_at = now
+    announcements.revoked(session, [key.key_hash])
     return key
 
 

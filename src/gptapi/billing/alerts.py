@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select
 
 from gptapi import outbox
 from gptapi.billing.notices import Notice, send_notices
-from gptapi.billing.store import billing_account, owner_emails
-from gptapi.console.mail import Mailer
+from gptapi.billing.store import move_told_state, owner_emails
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.money import format_usd
+from gptapi.mail.message import Mailer
 from gptapi.models import BillingAccount, CreditTransaction, Organization
 
 SEVERITY = {"ok": 0, "low": 1, "depleted": 2}
@@ -30,8 +30,12 @@ def balance_state(balance_nanos: int, threshold_nanos: int) -> str:
 async def check_balances(sessions: SessionMaker, mailer: Mailer, default_threshold: int) -> None:
     threshold = func.coalesce(BillingAccount.low_balance_threshold_nanos, default_threshold)
     state = func.coalesce(BillingAccount.balance_state, "ok")
+    # Welcome credit alone does not arm the low-balance warning: a newcomer's first request
+    # would otherwise already be "running low" against the default threshold.
     ever_funded = exists().where(
-        CreditTransaction.organization_id == Organization.id, CreditTransaction.amount_nanos > 0
+        CreditTransaction.organization_id == Organization.id,
+        CreditTransaction.amount_nanos > 0,
+        CreditTransaction.kind != "welcome",
     )
     async with sessions() as session:
         rows = (
@@ -60,17 +64,10 @@ async def _transition(
     threshold: int,
 ) -> None:
     async with sessions() as session, session.begin():
-        await billing_account(session, organization_id)
-        moved = await session.execute(
-            update(BillingAccount)
-            .where(
-                BillingAccount.organization_id == organization_id,
-                BillingAccount.balance_state == old,
-            )
-            .values(balance_state=new)
-            .returning(BillingAccount.organization_id)
+        moved = await move_told_state(
+            session, organization_id, BillingAccount.balance_state, old, new
         )
-        if moved.scalar_one_or_none() is None or SEVERITY[new] <= SEVERITY[old]:
+        if not moved or SEVERITY[new] <= SEVERITY[old]:
             return
         event = "balance.depleted" if new == "depleted" else "balance.low"
         await outbox.emit(
@@ -89,6 +86,7 @@ async def _transition(
             subject="Your API credit has run out",
             text="Your organisation's balance is $0. API requests are refused with "
             "429 insufficient_quota until you add credit on the Billing page.",
+            category="low_balance",
         )
     else:
         notice = Notice(
@@ -96,5 +94,6 @@ async def _transition(
             text=f"Your organisation's balance is {format_usd(balance, 2)}, below your warning "
             f"threshold of {format_usd(threshold, 2)}. Add credit on the Billing page, or turn "
             "on auto-refill, to keep requests flowing.",
+            category="low_balance",
         )
     await send_notices(mailer, emails, notice)

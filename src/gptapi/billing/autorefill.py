@@ -22,9 +22,9 @@ from gptapi.billing import payments as money
 from gptapi.billing.notices import Notice, send_notices
 from gptapi.billing.store import owner_emails
 from gptapi.billing.stripe_client import NANOS_PER_CENT, Payments
-from gptapi.console.mail import Mailer
 from gptapi.kit.clock import Clock, month_start
 from gptapi.kit.db import SessionMaker
+from gptapi.mail.message import Mailer
 from gptapi.models import BillingAccount, Organization, StripePayment
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,7 @@ async def _disable(
             text=f"We could not add ${money.usd(cents)} of credit automatically. {reason}\n\n"
             "Auto-refill is now switched off; add credit and turn it back on from the "
             "Billing page.",
+            category="auto_refill",
         ),
     )
 

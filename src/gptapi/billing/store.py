@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from gptapi.models import BillingAccount, Membership, User
 
@@ -28,6 +29,25 @@ async def billing_account(session: AsyncSession, organization_id: uuid.UUID) -> 
     account = await session.get(BillingAccount, organization_id, populate_existing=True)
     assert account is not None
     return account
+
+
+async def move_told_state(
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    column: InstrumentedAttribute[str],
+    old: str,
+    new: str,
+) -> bool:
+    """Move what the owners were last told (a state column of the billing row) from `old` to
+    `new`; False when another worker moved it first, so only one of them notifies."""
+    await billing_account(session, organization_id)
+    moved = await session.execute(
+        update(BillingAccount)
+        .where(BillingAccount.organization_id == organization_id, column == old)
+        .values({column: new})
+        .returning(BillingAccount.organization_id)
+    )
+    return moved.scalar_one_or_none() is not None
 
 
 async def owner_emails(session: AsyncSession, organization_id: uuid.UUID) -> list[str]:

@@ -100,6 +100,54 @@ class Payments:
             },
         )
 
+    async def create_subscription_checkout(
+        self,
+        *,
+        customer: str,
+        organization_id: uuid.UUID,
+        user_id: uuid.UUID,
+        plan: str,
+        price_id: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+    ) -> Checkout:
+        """Checkout in subscription mode for a monthly plan's Price."""
+        metadata = {
+            "organization_id": str(organization_id),
+            "user_id": str(user_id),
+            "kind": "subscription",
+            "plan": plan,
+        }
+        session = await self._stripe.v1.checkout.sessions.create_async(
+            {
+                "mode": "subscription",
+                "customer": customer,
+                "client_reference_id": str(organization_id),
+                "line_items": [{"price": price_id, "quantity": 1}],
+                "subscription_data": {"metadata": metadata},
+                "metadata": metadata,
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+            },
+            {"idempotency_key": idempotency_key},
+        )
+        assert session.url is not None, "a subscription-mode Checkout Session always has a URL"
+        return Checkout(session.id, session.url)
+
+    async def retrieve_subscription(self, subscription_id: str) -> stripe.Subscription:
+        return await self._stripe.v1.subscriptions.retrieve_async(subscription_id)
+
+    async def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool
+    ) -> stripe.Subscription:
+        return await self._stripe.v1.subscriptions.update_async(
+            subscription_id, {"cancel_at_period_end": cancel}
+        )
+
+    async def retrieve_invoice(self, invoice_id: str) -> stripe.Invoice:
+        return await self._stripe.v1.invoices.retrieve_async(invoice_id)
+
     async def retrieve_payment_intent(self, payment_intent_id: str) -> stripe.PaymentIntent:
         return await self._stripe.v1.payment_intents.retrieve_async(
             payment_intent_id, {"expand": ["latest_charge"]}

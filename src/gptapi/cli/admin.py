@@ -13,12 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
 from gptapi.admin.service import AdminError
-from gptapi.billing.reconcile import reconcile
 from gptapi.cli import output
 from gptapi.config import get_settings
+from gptapi.gateway.announcements import CATALOG, REVOKED
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.money import dollars_to_nanos, format_usd
-from gptapi.kit.schema_sql import schema_sql
 
 admin = typer.Typer(
     help="Operator tasks: users, organisations, keys, credit, servers, usage.", no_args_is_help=True
@@ -117,6 +116,9 @@ def orgs_list() -> None:
 @admin.command("reconcile")
 def reconcile_books() -> None:
     """Prove every organisation's books balance; exits 1 and names each difference if not."""
+    # Here, not at the top: `gptapi gateway` loads this module, and never needs Stripe.
+    from gptapi.billing.reconcile import reconcile
+
     differences = _run(reconcile)
     if not differences:
         print("books balance: every organisation's balance, ledger, payments and usage agree")
@@ -134,6 +136,8 @@ def reconcile_books() -> None:
 @admin.command("supabase-sql")
 def supabase_sql() -> None:
     """Print the schema as PostgreSQL DDL for Supabase (what scripts/001_schema.sql holds)."""
+    from gptapi.kit.schema_sql import schema_sql  # Alembic: not in the gateway's memory
+
     print(schema_sql(), end="")
 
 
@@ -168,6 +172,9 @@ def keys_create(
     rpm: Annotated[int | None, typer.Option(help="Requests per minute (0: unlimited).")] = None,
     tpm: Annotated[int | None, typer.Option(help="Tokens per minute (0: unlimited).")] = None,
     expires_in_days: Annotated[int | None, typer.Option(min=1)] = None,
+    test: Annotated[
+        bool, typer.Option("--test", help="A test-mode key (gpt_test_…): never charged.")
+    ] = False,
 ) -> None:
     """Create an API key; its secret is printed once."""
 
@@ -187,6 +194,7 @@ def keys_create(
             rpm_limit=rpm,
             tpm_limit=tpm,
             expires_at=expires,
+            test_mode=test,
         )
         output.step(f"key {key.id} ({key.key_prefix}…) created; the secret is shown only now:")
         print(secret)
@@ -224,11 +232,24 @@ def keys_list(org: OrgArg) -> None:
 def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or prefix.")]) -> None:
     """Revoke a key; gateways refuse it within seconds."""
 
-    async def work(session: AsyncSession) -> None:
+    async def work(session: AsyncSession) -> str:
         revoked = await service.revoke_key(session, key, now=datetime.now(UTC))
         print(f"revoked {revoked.id} ({revoked.key_prefix}…)")
+        return revoked.key_hash
 
-    _run(work)
+    key_hash = _run(work)
+    _announce(REVOKED, [key_hash])  # committed: every gateway drops it from its cache now
+
+
+def _announce(channel: str, messages: list[str]) -> None:
+    """Tell every gateway process of a committed change at once, with Redis (without it,
+    there is one process, which catches up at its cache TTL or periodic refresh)."""
+    settings = get_settings()
+    if settings.redis_url:
+        from gptapi.gateway import shared  # only with Redis: its client is not a light import
+
+        url, prefix = settings.redis_url, settings.redis_prefix
+        asyncio.run(shared.announce_once(url, prefix, channel, messages))
 
 
 @credit.command("grant")
@@ -316,6 +337,11 @@ def servers_add(
         print(f"server {server.id}: {server.base_url} in {server.model_name}")
 
     _run(work)
+    _announce_servers()
+
+
+def _announce_servers() -> None:
+    _announce(CATALOG, ["servers"])  # every gateway re-reads its pools now
 
 
 @servers.command("drain")
@@ -323,6 +349,7 @@ def servers_drain(url: str, model: ModelOption = None) -> None:
     """Send no new requests to a server; requests in flight finish."""
     count = _run(lambda session: service.set_server_state(session, url, model, "draining"))
     print(f"draining {url} ({count} pool(s))")
+    _announce_servers()
 
 
 @servers.command("undrain")
@@ -330,6 +357,7 @@ def servers_undrain(url: str, model: ModelOption = None) -> None:
     """Put a drained server back into rotation."""
     count = _run(lambda session: service.set_server_state(session, url, model, "active"))
     print(f"{url} active again ({count} pool(s))")
+    _announce_servers()
 
 
 @servers.command("remove")
@@ -337,3 +365,4 @@ def servers_remove(url: str, model: ModelOption = None) -> None:
     """Remove a server from its pools."""
     count = _run(lambda session: service.remove_server(session, url, model))
     print(f"removed {url} ({count} pool(s))")
+    _announce_servers()

@@ -52,7 +52,10 @@ def record_change(
     target_id: object,
     data: dict[str, Any] | None = None,
 ) -> None:
-    """A change a member made inside their organisation."""
+    """A change a member made inside their organisation (through an API key of theirs when
+    `via_api_key` names one)."""
+    if ctx.viewer.key is not None:
+        data = {**(data or {}), "via_api_key": ctx.viewer.key.prefix}
     record(
         session,
         action=action,

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from gptapi.console.deps import State
 from gptapi.console.errors import not_found
-from gptapi.console.mail import DevMailbox
+from gptapi.mail.transports import DevMailbox
 
 api_router = APIRouter(prefix="/dev", tags=["dev"])
 page_router = APIRouter(include_in_schema=False)
@@ -30,9 +30,10 @@ class DevMail(BaseModel):
 
 
 def _mailbox(state: State) -> DevMailbox | None:
-    if state.settings.environment == "production" or not isinstance(state.mailer, DevMailbox):
+    transport = state.mailer.transport
+    if state.settings.environment == "production" or not isinstance(transport, DevMailbox):
         return None
-    return state.mailer
+    return transport
 
 
 @api_router.get("/mailbox", summary="Mail sent while no SMTP server is configured (dev only)")

@@ -1,4 +1,5 @@
-"""CSV downloads: one response shape for every export, documented as text/csv in OpenAPI."""
+"""Downloads (CSV exports, PDF invoices and statements): one response shape each, documented
+in OpenAPI."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
 }
 
+PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A PDF document, sent as an attachment.",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
 
 def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
@@ -28,3 +36,7 @@ def csv_file(body: str, filename: str) -> Response:
 
 def csv_stream(chunks: AsyncIterable[str], filename: str) -> StreamingResponse:
     return StreamingResponse(chunks, media_type=CSV_MEDIA_TYPE, headers=_attachment(filename))
+
+
+def pdf_file(body: bytes, filename: str) -> Response:
+    return Response(body, media_type="application/pdf", headers=_attachment(filename))

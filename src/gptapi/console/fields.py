@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
@@ -15,6 +16,8 @@ from pydantic_core import core_schema
 from gptapi.console.auth.passwords import MAX_LENGTH, MIN_LENGTH
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# A BIGINT row id in a path: beyond what the column holds is a 422, not a database error.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 # Sign-in accepts any printable string: operator accounts such as admin@localhost are not
 # public addresses, and a malformed address must get the same answer as an unknown one.

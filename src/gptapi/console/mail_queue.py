@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import BackgroundTasks, Depends
 
 from gptapi.console.deps import State
-from gptapi.console.mail import Mail, Mailer
+from gptapi.mail.message import Mail, Mailer
 
 
 @dataclass(frozen=True)

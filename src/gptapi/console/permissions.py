@@ -2,13 +2,17 @@
 
 owner: everything, including deleting the organisation and managing owners.
 admin: everything except deleting the organisation or changing owners.
-developer: builds with the API — keys, usage, webhooks; cannot see billing or manage people.
-billing: pays — balance, top-ups, invoices, usage for cost control; cannot touch keys.
+developer: builds with the API — keys, usage, webhooks, deployments; cannot see billing or
+manage people.
+billing: pays — balance, top-ups, invoices, usage and deployments for cost control; cannot
+touch keys or start deployments.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from gptapi.kit.key_scopes import Scope
 
 
 class Role(StrEnum):
@@ -32,6 +36,8 @@ class Capability(StrEnum):
     WEBHOOKS_READ = "webhooks.read"
     WEBHOOKS_WRITE = "webhooks.write"
     AUDIT_READ = "audit.read"
+    COMPUTE_READ = "compute.read"  # deployments, their logs and metrics
+    COMPUTE_WRITE = "compute.write"  # deploy, stop, start, delete (spends the balance)
 
 
 _EVERYONE = {Capability.ORG_READ, Capability.MEMBERS_READ}
@@ -47,12 +53,36 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.USAGE_READ,
             Capability.WEBHOOKS_READ,
             Capability.WEBHOOKS_WRITE,
+            Capability.COMPUTE_READ,
+            Capability.COMPUTE_WRITE,
         }
     ),
     Role.BILLING: frozenset(
-        _EVERYONE | {Capability.BILLING_READ, Capability.BILLING_WRITE, Capability.USAGE_READ}
+        _EVERYONE
+        | {
+            Capability.BILLING_READ,
+            Capability.BILLING_WRITE,
+            Capability.USAGE_READ,
+            Capability.COMPUTE_READ,
+        }
     ),
 }
+
+
+# The scope an API key needs for a capability; a capability absent here is for people only
+# (members, organisation settings, webhooks, audit log, paying).
+_KEY_SCOPES: dict[Capability, Scope] = {
+    Capability.COMPUTE_READ: Scope.DEPLOYMENTS_READ,
+    Capability.COMPUTE_WRITE: Scope.DEPLOYMENTS_WRITE,
+    Capability.BILLING_READ: Scope.BILLING_READ,
+    Capability.USAGE_READ: Scope.USAGE_READ,
+    Capability.KEYS_READ: Scope.KEYS_READ,
+    Capability.KEYS_WRITE: Scope.KEYS_WRITE,
+}
+
+
+def scope_for(capability: Capability) -> Scope | None:
+    return _KEY_SCOPES.get(capability)
 
 
 def allows(role: str, capability: Capability) -> bool:

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Protocol
 
 from fastapi import Request
 
+from gptapi.compute.price_list import PriceListCache
 from gptapi.config import Settings
-from gptapi.console.mail import Mailer
 from gptapi.kit.clock import Clock, SystemClock
 from gptapi.kit.db import SessionMaker
+from gptapi.mail.notifying import NotifyingMailer
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,9 @@ class BearerAuthenticator(Protocol):
 class ConsoleState:
     settings: Settings
     sessions: SessionMaker
-    mailer: Mailer
+    mailer: NotifyingMailer
     secret_key: bytes
+    prices: PriceListCache  # the GPU cloud's catalog and price list
     clock: Clock = field(default_factory=SystemClock)
     bearer: BearerAuthenticator | None = None
 

@@ -15,15 +15,17 @@ import dataclasses
 import logging
 import math
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
+from gptapi.compute.supervisor import wake
 from gptapi.kit.db import SessionMaker
-from gptapi.models import Model, ModelPrice
+from gptapi.models import Deployment, Model, ModelPrice
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,34 @@ class CatalogModel:
     output_price: int
     description: str
     created_at: datetime
+    private: bool = False  # an organisation's deployment, named `name` on /v1
+    # A deployment's state: ready, or for serverless idle (at zero), pending or starting.
+    deployment_state: str | None = None
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> int:
         return prompt_tokens * self.input_price + completion_tokens * self.output_price
+
+
+# Retry-After for a cold start when the deployment has none measured yet.
+DEFAULT_COLD_START_SECONDS = 10
+WARMING_STATES = ("idle", "pending", "starting")
+
+
+@dataclass(frozen=True, slots=True)
+class ColdDeployment:
+    """A serverless deployment not ready yet (at zero, or starting): a request for it
+    wakes it and is told when to come back."""
+
+    deployment_id: str
+    state: str
+    cold_start_seconds: int  # the last measured cold start, else a default
+
+
+def _cold_start_seconds(deployment: Deployment) -> int:
+    started, ready = deployment.start_requested_at, deployment.ready_at
+    if started is None or ready is None or ready < started:
+        return DEFAULT_COLD_START_SECONDS
+    return max(1, math.ceil((ready - started).total_seconds()))
 
 
 def price_at(model: Model, prices: Sequence[ModelPrice], when: datetime) -> tuple[int, int]:
@@ -68,6 +95,57 @@ class ModelCatalog:
         # Price changes not yet in force, per model, soonest first.
         self._pending: dict[str, list[PricePoint]] = {}
         self._next_change = math.inf
+        # Ready deployments: private models, by (organisation, name). Their pool is named
+        # after the deployment id and their token prices are zero: they bill by the second.
+        self._private: dict[tuple[uuid.UUID, str], CatalogModel] = {}
+        # What /v1/models lists of an organisation's own: its ready deployments and its
+        # serverless ones at zero or waking (a request waits for them), by (org, name).
+        self._listed: dict[tuple[uuid.UUID, str], CatalogModel] = {}
+
+    def resolve(self, name: str, organization_id: uuid.UUID) -> CatalogModel | None:
+        """The model `name` means for this organisation: its own deployment, else public."""
+        return self._private.get((organization_id, name)) or self.get(name)
+
+    async def cold(self, name: str, organization_id: uuid.UUID) -> ColdDeployment | None:
+        """The organisation's serverless deployment `name` if it is not ready yet. Read
+        from the database (one indexed row) and only for names the cache does not know,
+        so a deployment created or scaled down a moment ago by another process counts."""
+        async with self._sessions() as session:
+            deployment = await session.scalar(
+                select(Deployment).where(
+                    Deployment.organization_id == organization_id,
+                    Deployment.name == name,
+                    Deployment.mode == "serverless",
+                    # Ready but not in this cache yet: about to be served, come back soon.
+                    Deployment.state.in_((*WARMING_STATES, "ready")),
+                )
+            )
+        if deployment is None:
+            return None
+        wait = 1 if deployment.state == "ready" else _cold_start_seconds(deployment)
+        return ColdDeployment(deployment.id, deployment.state, wait)
+
+    async def wake(self, cold: ColdDeployment) -> bool:
+        """Start a deployment at zero (a no-op when another request did first). False when
+        it is no longer a warming deployment (stopped or deleted in the meantime)."""
+        if cold.state != "idle":
+            return True
+        async with self._sessions() as session, session.begin():
+            state = await wake(
+                session, cold.deployment_id, datetime.fromtimestamp(self._clock(), UTC)
+            )
+        return state in WARMING_STATES or state == "ready"
+
+    def private_for(self, organization_id: uuid.UUID) -> list[CatalogModel]:
+        """The organisation's deployments it can call: ready, or serverless at zero."""
+        return sorted(
+            (m for (org, _), m in self._listed.items() if org == organization_id),
+            key=lambda m: m.name,
+        )
+
+    def listed(self, name: str, organization_id: uuid.UUID) -> CatalogModel | None:
+        """`name` as /v1/models shows it to this organisation (a deployment at zero too)."""
+        return self._listed.get((organization_id, name)) or self.get(name)
 
     def get(self, internal_name: str) -> CatalogModel | None:
         if self._clock() >= self._next_change:
@@ -90,6 +168,36 @@ class ModelCatalog:
                     .order_by(ModelPrice.model_id, ModelPrice.effective_from)
                 )
             ).all()
+            deployments = (
+                await session.scalars(
+                    select(Deployment).where(
+                        or_(
+                            Deployment.state == "ready",
+                            # Serverless at zero or waking: a request waits for it.
+                            and_(
+                                Deployment.state.in_(WARMING_STATES),
+                                Deployment.mode == "serverless",
+                            ),
+                        )
+                    )
+                )
+            ).all()
+        listed = {
+            (d.organization_id, d.name): CatalogModel(
+                id=d.model_id,
+                internal_name=d.id,
+                name=d.name,
+                kind="chat",
+                input_price=0,
+                output_price=0,
+                description=f"Deployment of {d.catalog_slug}",
+                created_at=d.created_at,
+                private=True,
+                deployment_state=d.state,
+            )
+            for d in deployments
+        }
+        private = {k: m for k, m in listed.items() if m.deployment_state == "ready"}
         schedules: dict[int, list[ModelPrice]] = defaultdict(list)
         for price in price_rows:
             schedules[price.model_id].append(price)
@@ -121,6 +229,7 @@ class ModelCatalog:
             if future:
                 pending[row.internal_name] = future
         self._models, self._pending = models, pending
+        self._private, self._listed = private, listed
         self._next_change = _soonest(pending)
 
     def _apply_due(self) -> None:

@@ -7,8 +7,10 @@ the check and the increment happen with no await between them, so concurrent req
 cannot overdraw. Balances changed by other processes (grants, top-ups) are picked up by
 re-reading the database every `refresh_seconds`.
 
-This serves one gateway process. Several replicas need the same interface on a shared
-store, so the sum of everyone's holds is checked atomically.
+This serves one gateway process, where the key cache counts keys' spend against their caps
+(`gptapi.gateway.keys`). Several processes or replicas use the same interface on Redis
+(`gptapi.gateway.shared_credit.RedisCreditAccounts`), where the sum of everyone's holds,
+and each capped key's spend, is checked atomically.
 """
 
 from __future__ import annotations
@@ -16,12 +18,28 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 
 from gptapi.kit.db import SessionMaker
 from gptapi.models import Organization
+
+
+class CreditStoreUnavailable(Exception):
+    """The shared credit store (Redis) did not answer: no hold can be granted."""
+
+
+class SpendCapReached(Exception):
+    """The key's month-to-date spend, with its requests in flight, is at its cap."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpendCap:
+    key_id: uuid.UUID
+    cap_nanos: int
 
 
 class InsufficientCredit(Exception):
@@ -36,6 +54,25 @@ class Hold:
     organization_id: uuid.UUID
     amount: int
     open: bool = True
+    id: str = ""  # names the hold in a shared store
+
+
+class CreditStore(Protocol):
+    """What the gateway needs of credit holds, in memory or on Redis."""
+
+    async def reserve(
+        self, organization_id: uuid.UUID, amount: int, cap: SpendCap | None = None
+    ) -> Hold: ...
+
+    async def settle(self, hold: Hold, cost: int) -> None: ...
+
+    async def release(self, hold: Hold) -> None: ...
+
+    async def committed(
+        self, organization_id: uuid.UUID, cost: int, balance: int, hold_ids: Iterable[str] = ()
+    ) -> None: ...
+
+    def held(self, organization_id: uuid.UUID) -> int: ...
 
 
 @dataclass(slots=True)
@@ -58,14 +95,17 @@ class CreditAccounts:
         self._accounts: dict[uuid.UUID, _Account] = {}
         self._loading: dict[uuid.UUID, asyncio.Task[None]] = {}
 
-    async def reserve(self, organization_id: uuid.UUID, amount: int) -> Hold:
+    async def reserve(
+        self, organization_id: uuid.UUID, amount: int, cap: SpendCap | None = None
+    ) -> Hold:
+        # `cap` is the key cache's to enforce in a process of its own.
         account = await self._fresh(organization_id)
         if account.available < amount:
             raise InsufficientCredit(max(0, account.available), amount)
         account.held += amount
         return Hold(organization_id, amount)
 
-    def settle(self, hold: Hold, cost: int) -> None:
+    async def settle(self, hold: Hold, cost: int) -> None:
         """Close the hold; `cost` stays pending until its usage row commits."""
         if not hold.open:
             raise RuntimeError("hold already settled")
@@ -74,12 +114,14 @@ class CreditAccounts:
         account.held -= hold.amount
         account.pending += cost
 
-    def release(self, hold: Hold) -> None:
+    async def release(self, hold: Hold) -> None:
         if hold.open:
             hold.open = False
             self._accounts[hold.organization_id].held -= hold.amount
 
-    def committed(self, organization_id: uuid.UUID, cost: int, balance: int) -> None:
+    async def committed(
+        self, organization_id: uuid.UUID, cost: int, balance: int, hold_ids: Iterable[str] = ()
+    ) -> None:
         """Called by the usage writer once rows costing `cost` are committed."""
         account = self._accounts.get(organization_id)
         if account is None:

@@ -24,6 +24,7 @@ class OpenAIError(Exception):
         code: str | None = None,
         param: str | None = None,
         headers: Mapping[str, str] | None = None,
+        refusal: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -32,6 +33,9 @@ class OpenAIError(Exception):
         self.code = code
         self.param = param
         self.headers = dict(headers or {})
+        # Why an accepted key's request was turned away (rate_limited, insufficient_quota,
+        # spend_cap_reached, model_not_allowed): such requests go in the request log.
+        self.refusal = refusal
 
     def body(self) -> dict[str, Any]:
         return {
@@ -56,6 +60,12 @@ def invalid_request(
     return OpenAIError(400, message, param=param, code=code)
 
 
+def unknown_url(method: str, path: str) -> OpenAIError:
+    # OpenAI answers any path (or method) it does not serve under /v1 like this, whatever
+    # the method, so SDKs raise `NotFoundError` rather than a generic status error.
+    return OpenAIError(404, f"Invalid URL ({method} {path})", code="unknown_url")
+
+
 def missing_api_key() -> OpenAIError:
     return OpenAIError(
         401,
@@ -68,6 +78,15 @@ def missing_api_key() -> OpenAIError:
 def invalid_api_key(token: str) -> OpenAIError:
     shown = token[:12] + "…" if len(token) > 12 else "…"
     return OpenAIError(401, f"Incorrect API key provided: {shown}", code="invalid_api_key")
+
+
+def inference_not_allowed() -> OpenAIError:
+    return OpenAIError(
+        403,
+        "This API key lacks the inference scope: it is for the /api routes its scopes name. "
+        "Use a key with the inference scope for /v1.",
+        code="insufficient_scope",
+    )
 
 
 def model_not_found(model: str) -> OpenAIError:
@@ -87,17 +106,19 @@ def model_not_allowed(model: str) -> OpenAIError:
         "in the console.",
         code="model_not_found",
         param="model",
+        refusal="model_not_allowed",
     )
 
 
 def key_spend_cap_reached() -> OpenAIError:
     return insufficient_quota(
         "This API key has reached its monthly spend cap. Raise the cap in the console or use "
-        "another key; the cap resets at the start of next month (UTC)."
+        "another key; the cap resets at the start of next month (UTC).",
+        refusal="spend_cap_reached",
     )
 
 
-def insufficient_quota(message: str) -> OpenAIError:
+def insufficient_quota(message: str, refusal: str = "insufficient_quota") -> OpenAIError:
     # The SDK retries 429 unless told not to; running out of credit is not transient.
     return OpenAIError(
         429,
@@ -105,6 +126,7 @@ def insufficient_quota(message: str) -> OpenAIError:
         type="insufficient_quota",
         code="insufficient_quota",
         headers={"x-should-retry": "false"},
+        refusal=refusal,
     )
 
 
@@ -115,6 +137,53 @@ def overloaded(model: str, retry_after: int = 1) -> OpenAIError:
         type="server_error",
         code="model_overloaded",
         headers={"retry-after": str(retry_after)},
+    )
+
+
+def queue_share_exceeded(model: str, retry_after: int = 1) -> OpenAIError:
+    # A rate limit of the caller's own making (its requests already fill its share of the
+    # queue), not an outage: a 429 the SDKs retry after the pause given.
+    return OpenAIError(
+        429,
+        f"Your organisation already has as many requests waiting for `{model}` as it may "
+        "queue. Wait for some to finish, then retry.",
+        type="requests",
+        code="rate_limit_exceeded",
+        headers={"retry-after": str(retry_after)},
+    )
+
+
+def cold_start(model: str, retry_after: int) -> OpenAIError:
+    # 503 with Retry-After: the SDKs retry it by themselves, after that long.
+    return OpenAIError(
+        503,
+        f"The deployment `{model}` is starting from zero (a cold start takes about "
+        f"{retry_after} s). Retry after the time in Retry-After.",
+        type="server_error",
+        code="deployment_starting",
+        headers={"retry-after": str(retry_after)},
+    )
+
+
+def credit_unavailable() -> OpenAIError:
+    # The shared credit store (Redis) did not answer: retryable, and never served on credit.
+    return OpenAIError(
+        503,
+        "Your credit could not be checked right now. Please try again shortly.",
+        type="server_error",
+        code="service_unavailable",
+        headers={"retry-after": "1"},
+    )
+
+
+def key_check_unavailable() -> OpenAIError:
+    # The database did not answer for a key this process has not cached: retryable.
+    return OpenAIError(
+        503,
+        "Your API key could not be checked right now. Please try again shortly.",
+        type="server_error",
+        code="service_unavailable",
+        headers={"retry-after": "1"},
     )
 
 
@@ -140,4 +209,13 @@ def upstream_failed() -> OpenAIError:
         "The server had an error while processing your request.",
         type="server_error",
         code="upstream_error",
+    )
+
+
+def internal_error() -> OpenAIError:
+    return OpenAIError(
+        500,
+        "The server had an error while processing your request.",
+        type="server_error",
+        code="internal_error",
     )

@@ -12,7 +12,8 @@ the key is (re)loaded, plus the credit hold (the worst-case cost) of every reque
 since then that was still running when the load began: those have no usage row yet. Running
 requests count at their worst case, so the cap errs on the side of the customer's money; a
 request that finished but whose usage row is still being written when a load runs is missed
-until the next load.
+until the next load. With Redis (`count_spend` off), the credit store counts capped keys'
+spend across every process instead (`gptapi.gateway.shared_credit`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.gateway.credits import Hold
+from gptapi.gateway.credits import Hold, SpendCap
 from gptapi.kit.clock import month_start
 from gptapi.kit.db import SessionMaker
+from gptapi.kit.key_scopes import Scope, scopes_of
 from gptapi.kit.secrets import hash_api_key, looks_like_api_key
 from gptapi.models import ApiKey, Organization, User
 from gptapi.usage_sums import cost_by_key
@@ -50,6 +52,11 @@ class KeyContext:
     expires_at: datetime | None
     allowed_models: frozenset[str] | None  # None: every model
     monthly_spend_cap_nanos: int | None  # None: no cap
+    # A test-mode key: nothing is held against the balance and nothing charged.
+    test_mode: bool = False
+    key_prefix: str = ""  # what logs name the key by (never the secret)
+    # False for an account key made without the `inference` scope: /api only.
+    inference: bool = True
 
     def may_use(self, model: str) -> bool:
         return self.allowed_models is None or model in self.allowed_models
@@ -57,6 +64,11 @@ class KeyContext:
     @property
     def limiter_key(self) -> str:
         return self.key_id.hex
+
+    @property
+    def spend_cap(self) -> SpendCap | None:
+        cap = self.monthly_spend_cap_nanos
+        return None if cap is None else SpendCap(self.key_id, cap)
 
 
 @dataclass(slots=True)
@@ -74,14 +86,20 @@ class KeyCache:
         negative_ttl: float,
         default_rpm: int,
         default_tpm: int,
+        test_rpm: int,
+        test_tpm: int,
         max_entries: int = MAX_ENTRIES,
+        count_spend: bool = True,
     ) -> None:
         self._sessions = sessions
+        self._count_spend = count_spend
         self._max_entries = max_entries
         self._ttl = ttl
         self._negative_ttl = negative_ttl
         self._default_rpm = default_rpm
         self._default_tpm = default_tpm
+        self._test_rpm = test_rpm
+        self._test_tpm = test_tpm
         self._entries: dict[str, _Entry] = {}
         self._loading: dict[str, asyncio.Future[KeyContext | None]] = {}
         self._touched: dict[uuid.UUID, datetime] = {}
@@ -111,18 +129,22 @@ class KeyCache:
 
     def cap_reached(self, context: KeyContext) -> bool:
         cap = context.monthly_spend_cap_nanos
-        if cap is None:
+        if cap is None or not self._count_spend:
             return False
         held = sum(hold.amount for hold in self._charges.get(context.key_id, ()))
         return self._spend.get(context.key_id, 0) + held >= cap
 
     def charge(self, context: KeyContext, hold: Hold) -> None:
         """Count an admitted request against its key's cap until a load sees its usage row."""
-        if context.monthly_spend_cap_nanos is not None:
+        if context.monthly_spend_cap_nanos is not None and self._count_spend:
             self._charges.setdefault(context.key_id, []).append(hold)
 
     def forget(self, token: str) -> None:
-        self._entries.pop(hash_api_key(token), None)
+        self.forget_digest(hash_api_key(token))
+
+    def forget_digest(self, digest: str) -> None:
+        """Drop a key by its stored hash (a revocation announced by another process)."""
+        self._entries.pop(digest, None)
 
     @property
     def size(self) -> int:
@@ -181,20 +203,29 @@ class KeyCache:
             if row is None:
                 return None
             key, org_rpm, org_tpm = row
-            if key.monthly_spend_cap_nanos is not None:
+            if key.monthly_spend_cap_nanos is not None and self._count_spend:
                 await self._load_spend(session, key.id, key.organization_id)
             else:
                 self._spend.pop(key.id, None)
                 self._charges.pop(key.id, None)
+        rpm = _first_set(key.rpm_limit, org_rpm, self._default_rpm)
+        tpm = _first_set(key.tpm_limit, org_tpm, self._default_tpm)
+        if key.test_mode:
+            # Free requests get the test limits, or the key's own if tighter (never unlimited).
+            rpm = _tighter(key.rpm_limit, self._test_rpm)
+            tpm = _tighter(key.tpm_limit, self._test_tpm)
         return KeyContext(
             key_id=key.id,
             organization_id=key.organization_id,
             user_id=key.user_id,
-            rpm_limit=_first_set(key.rpm_limit, org_rpm, self._default_rpm),
-            tpm_limit=_first_set(key.tpm_limit, org_tpm, self._default_tpm),
+            rpm_limit=rpm,
+            tpm_limit=tpm,
             expires_at=key.expires_at,
             allowed_models=None if key.allowed_models is None else frozenset(key.allowed_models),
             monthly_spend_cap_nanos=key.monthly_spend_cap_nanos,
+            test_mode=key.test_mode,
+            key_prefix=key.key_prefix,
+            inference=Scope.INFERENCE in scopes_of(key.scopes),
         )
 
     async def _load_spend(
@@ -227,6 +258,10 @@ class KeyCache:
         while True:
             await asyncio.sleep(interval)
             await self.flush_last_used()
+
+
+def _tighter(own: int | None, ceiling: int) -> int:
+    return min(own, ceiling) if own else ceiling
 
 
 def _first_set(*values: int | None) -> int:

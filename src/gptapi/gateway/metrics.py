@@ -36,12 +36,28 @@ UPSTREAM_RETRIES = Counter(
     "Attempts that failed before the first byte; the request moves on to another server if any",
     ["model"],
 )
+OVER_HOLD = Counter(
+    "gptapi_over_hold_nanodollars_total",
+    "Cost upstream usage implied above the request's hold, not charged",
+    ["model", "server"],
+)
+UPSTREAM_SUSPECT = Gauge(
+    "gptapi_upstream_suspect",
+    "1 when the server reported usage above what its request could cost",
+    ["server"],
+)
 USAGE_QUEUE_DEPTH = Gauge("gptapi_usage_queue_depth", "Usage records waiting to be committed")
 LEDGER_BATCH_SIZE = Histogram(
     "gptapi_ledger_batch_size",
     "Usage records per group commit",
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
+
+
+@lru_cache(maxsize=1024)
+def in_flight_gauge(server: str) -> Any:
+    """The in-flight gauge of one server, set twice per request."""
+    return UPSTREAM_IN_FLIGHT.labels(server)
 
 
 @lru_cache(maxsize=4096)

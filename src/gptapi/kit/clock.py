@@ -33,6 +33,12 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def parse_rfc3339(text: str) -> datetime:
+    """`2026-01-15T10:02:04Z` (or with an offset) as an aware UTC datetime."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def month_start(moment: datetime) -> datetime:
     """The start of `moment`'s calendar month in UTC: spend caps and refill caps reset then."""
     return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)

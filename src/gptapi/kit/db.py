@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine as sa_create_engine, event
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,7 +28,7 @@ def ensure_sqlite_dir(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the single writer; NORMAL sync is durable across process
     # crashes (only an OS crash can lose the last commits).
     cursor = dbapi_connection.cursor()
@@ -42,7 +43,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     ensure_sqlite_dir(url)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", apply_sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -50,12 +51,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def create_sqlite_sync_engine(url: str) -> Engine:
-    """A blocking engine on the same SQLite file, for work done wholly in one thread."""
-    sync_url = make_url(url).set(drivername="sqlite")
-    engine = sa_create_engine(sync_url, connect_args={"timeout": 30, "check_same_thread": False})
-    event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+def connect_sqlite(url: str) -> sqlite3.Connection:
+    """A plain `sqlite3` connection to the same file, with the same pragmas, for work done
+    wholly in one thread. Autocommit: the caller begins and commits its transactions."""
+    connection = sqlite3.connect(
+        make_url(url).database or ":memory:",
+        timeout=30,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    apply_sqlite_pragmas(connection, None)
+    return connection
 
 
 def session_maker(engine: AsyncEngine) -> SessionMaker:

@@ -10,12 +10,20 @@ import hashlib
 import secrets
 
 KEY_PREFIX = "gpt_live_"
+# Test-mode keys: served exactly like live ones, never charged.
+TEST_KEY_PREFIX = "gpt_test_"
+# Deployment keys: inference on one deployment only, safe to hand to that deployment's clients.
+DEPLOYMENT_KEY_PREFIX = "sk_dep_"
 _SECRET_BYTES = 32
 DISPLAY_CHARS = 12  # "gpt_live_" plus the first characters of the secret, kept for display
 
 
-def generate_api_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
+def generate_api_key(*, test_mode: bool = False) -> str:
+    return (TEST_KEY_PREFIX if test_mode else KEY_PREFIX) + secrets.token_urlsafe(_SECRET_BYTES)
+
+
+def generate_deployment_key() -> str:
+    return DEPLOYMENT_KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
 
 
 def hash_api_key(key: str) -> str:
@@ -27,4 +35,5 @@ def display_prefix(key: str) -> str:
 
 
 def looks_like_api_key(token: str) -> bool:
-    return token.startswith(KEY_PREFIX) and 30 <= len(token) <= 128
+    prefixes = (KEY_PREFIX, TEST_KEY_PREFIX, DEPLOYMENT_KEY_PREFIX)
+    return token.startswith(prefixes) and 30 <= len(token) <= 128

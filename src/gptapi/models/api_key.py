@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gptapi.models.base import Base, UTCDateTime, new_uuid, utcnow
@@ -32,4 +32,12 @@ class ApiKey(Base):
     monthly_spend_cap_nanos: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # Model internal names this key may call; NULL: every model.
     allowed_models: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # A test-mode key (gpt_test_…): served like a live key, never charged, own tight limits.
+    test_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # "api": made by a person for their code; "playground": minted by the console for the
+    # browser playground (short-lived, one per person and organisation, not listed).
+    purpose: Mapped[str] = mapped_column(String(20), default="api", server_default="api")
+    # What the key may do (`gptapi.kit.key_scopes`); NULL: `inference` only, as every key
+    # made before scopes existed.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -37,4 +37,7 @@ class BillingAccount(Base):
     low_balance_threshold_nanos: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # ok | low | depleted: the last state the owners were told about.
     balance_state: Mapped[str] = mapped_column(String(20), default="ok")
+    # "low" once owners were told the balance covers less than an hour of what runs; back
+    # to "ok" when it covers an hour again (or nothing runs), so each episode warns once.
+    runway_state: Mapped[str] = mapped_column(String(20), default="ok", server_default="ok")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -8,7 +8,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gptapi.models.base import Base, UTCDateTime, utcnow
 
-KINDS = ("usage", "grant", "topup", "auto_refill", "refund", "adjustment")
+KINDS = (
+    "usage",
+    "grant",
+    "welcome",
+    "topup",
+    "auto_refill",
+    "crypto",
+    "plan_credit",
+    "refund",
+    "adjustment",
+    "compute",  # per-second charges of running deployments
+    "pod",  # per-second charges of running custom pods (their GPUs)
+    "storage",  # per-second charges of custom pods' volumes, running or stopped
+)
 
 
 class CreditTransaction(Base):

@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gptapi.config import Settings
-from gptapi.console.mail import Mailer
 from gptapi.kit.clock import Clock
 from gptapi.kit.db import SessionMaker
+from gptapi.mail.message import Mailer
 from gptapi.workers.auth_cleanup import auth_cleanup_loop
 from gptapi.workers.billing import billing_loop
+from gptapi.workers.compute import compute_loop
 from gptapi.workers.status import status_loop
+from gptapi.workers.usage_history import usage_history_loop
+from gptapi.workers.webhook_retention import webhook_retention_loop
 from gptapi.workers.webhooks import webhook_loop
 
 if TYPE_CHECKING:
@@ -34,4 +37,12 @@ class WorkerContext:
 
 def worker_loops(ctx: WorkerContext) -> list[Coroutine[Any, Any, None]]:
     """Every background loop this process should run; each returns only when cancelled."""
-    return [billing_loop(ctx), status_loop(ctx), webhook_loop(ctx), auth_cleanup_loop(ctx)]
+    return [
+        billing_loop(ctx),
+        status_loop(ctx),
+        webhook_loop(ctx),
+        webhook_retention_loop(ctx),
+        auth_cleanup_loop(ctx),
+        compute_loop(ctx),
+        usage_history_loop(ctx),
+    ]

@@ -1,4 +1,5 @@
-"""Auto-refills and balance warnings, checked every BILLING_POLL_SECONDS."""
+"""Auto-refills, balance and running-cost warnings and the end of plans' grace periods,
+checked every BILLING_POLL_SECONDS."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from gptapi.billing.alerts import check_balances
 from gptapi.billing.autorefill import refill_due
+from gptapi.billing.runway import check_runways
 from gptapi.billing.stripe_client import build_payments
+from gptapi.billing.subscriptions import expire_grace
 from gptapi.kit.money import dollars_to_nanos
 
 if TYPE_CHECKING:
@@ -26,5 +29,8 @@ async def billing_loop(ctx: WorkerContext) -> None:
             if payments is not None:
                 await refill_due(ctx.sessions, payments, ctx.mailer, ctx.clock)
             await check_balances(ctx.sessions, ctx.mailer, threshold)
+            await check_runways(ctx.sessions, ctx.mailer)
+            if ctx.settings.subscription_plans:
+                await expire_grace(ctx.sessions, ctx.settings, ctx.clock.now())
         except Exception:
             log.exception("billing check failed; retrying")

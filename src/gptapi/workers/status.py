@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from gptapi.console.status import subscribers
 from gptapi.console.status.monitor import StatusMonitor
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ async def status_loop(ctx: WorkerContext) -> None:
     while True:
         try:
             await monitor.sample()
+            await subscribers.mail_new_updates(
+                ctx.sessions, ctx.mailer, ctx.settings.base_url, ctx.runtime.console.secret_key
+            )
         except Exception:
             log.exception("status sample failed; retrying")
         await asyncio.sleep(ctx.settings.status_sample_seconds)

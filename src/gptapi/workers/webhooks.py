@@ -5,6 +5,11 @@ spent at claim time. If the worker dies mid-request, the lease expires and anoth
 sends the same event again with the same `webhook-id` — at-least-once, never lost. On
 PostgreSQL candidates are picked with FOR UPDATE SKIP LOCKED; everywhere the claim itself is a
 conditional UPDATE, so two workers can never both own a delivery.
+
+Endpoints are served fairly: each pass takes every endpoint's oldest due delivery before any
+endpoint's second, and never leases more than `WEBHOOK_ENDPOINT_CONCURRENCY` deliveries of one
+endpoint at a time. A subscriber with thousands of events queued, or one that answers slowly,
+holds only its own few slots; everyone else's events go out in the next pass.
 """
 
 from __future__ import annotations
@@ -22,17 +27,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 from cryptography.fernet import InvalidToken
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.config import Settings
-from gptapi.console.mail import Mail, Mailer
 from gptapi.console.webhooks import repository as repo
 from gptapi.console.webhooks.signing import headers as signed_headers, payload, secret_sealer
 from gptapi.console.webhooks.usage_events import emit_usage_created, emit_usage_daily
 from gptapi.kit.clock import Clock
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.ssrf import BlockedDestination, EgressGuard
+from gptapi.mail.message import Mail, Mailer
 from gptapi.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 if TYPE_CHECKING:
@@ -45,6 +50,9 @@ LEASE_MARGIN_SECONDS = 5.0
 # Only this much of a response is read and kept in the delivery log.
 MAX_RESPONSE_BYTES = 4096
 FAN_OUT_BATCH = 100
+# Fan-out is a few inserts per event: a pass fans out up to this many batches, so a burst of
+# one organisation's events does not hold another's behind it for many passes.
+FAN_OUT_MAX_BATCHES = 50
 DELIVERY_BATCH = 20
 # Deliveries one worker process has on the wire at once.
 MAX_IN_FLIGHT = 100
@@ -117,7 +125,10 @@ class WebhookWorker:
                     task = asyncio.create_task(self._deliver_logged(claim))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
-                await asyncio.sleep(self.settings.webhook_poll_seconds)
+                if len(claims) < DELIVERY_BATCH:  # a full batch: more are due, go on
+                    await asyncio.sleep(self.settings.webhook_poll_seconds)
+                else:
+                    await asyncio.sleep(0)
         finally:
             for task in in_flight:
                 task.cancel()
@@ -144,9 +155,16 @@ class WebhookWorker:
             log.exception("webhook delivery %s failed; retried after its lease", claim.delivery_id)
 
     async def fan_out(self) -> None:
+        for _ in range(FAN_OUT_MAX_BATCHES):
+            if await self._fan_out_batch() < FAN_OUT_BATCH:
+                return
+
+    async def _fan_out_batch(self) -> int:
+        """One batch of events turned into deliveries; how many events it read."""
         async with self.sessions() as session:
             now = self.clock.now()
-            for event in await repo.unfanned_events(session, FAN_OUT_BATCH):
+            events = await repo.unfanned_events(session, FAN_OUT_BATCH)
+            for event in events:
                 if not await repo.mark_fanned_out(session, event.id):
                     continue
                 for endpoint in await repo.recipients(session, event):
@@ -160,6 +178,7 @@ class WebhookWorker:
                         )
                     )
             await session.commit()
+            return len(events)
 
     async def claim(self, limit: int = DELIVERY_BATCH) -> list[Claim]:
         now = self.clock.now()
@@ -175,15 +194,16 @@ class WebhookWorker:
             ),
         )
         async with self.sessions() as session:
-            query = (
-                select(WebhookDelivery.id)
-                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                .where(*claimable, WebhookEndpoint.enabled)
-                .order_by(WebhookDelivery.next_attempt_at)
-                .limit(limit)
+            query = _fair_candidates(
+                claimable, now, limit, self.settings.webhook_endpoint_concurrency
             )
             if (await session.connection()).dialect.name == "postgresql":
-                query = query.with_for_update(of=WebhookDelivery, skip_locked=True)
+                # Row locks cannot be taken beside a window function: lock the chosen rows.
+                query = (
+                    select(WebhookDelivery.id)
+                    .where(WebhookDelivery.id.in_(query))
+                    .with_for_update(skip_locked=True)
+                )
             claimed: list[uuid.UUID] = []
             for delivery_id in (await session.scalars(query)).all():
                 result = await session.execute(
@@ -359,9 +379,50 @@ class WebhookWorker:
         )
         for address in recipients:
             try:
-                await self.mailer.send(Mail(address, "Webhook endpoint disabled", text))
+                await self.mailer.send(
+                    Mail(address, "Webhook endpoint disabled", text, category="webhooks")
+                )
             except Exception:
                 log.exception("could not email %s about disabled endpoint %s", address, endpoint.id)
+
+
+def _fair_candidates(
+    claimable: tuple[ColumnElement[bool], ...], now: datetime, limit: int, per_endpoint: int
+) -> Select[uuid.UUID]:
+    """Due deliveries in round-robin order across endpoints: each endpoint's due deliveries
+    are ranked oldest first, and rank 1 of every endpoint comes before any rank 2. An
+    endpoint's deliveries already leased (in flight, here or in another worker) count
+    against its `per_endpoint` slots."""
+    delivery = WebhookDelivery
+    leased = (
+        select(delivery.endpoint_id, func.count().label("in_flight"))
+        .where(delivery.status == repo.PENDING, delivery.lease_expires_at > now)
+        .group_by(delivery.endpoint_id)
+        .subquery()
+    )
+    ranked = (
+        select(
+            delivery.id,
+            delivery.endpoint_id,
+            delivery.next_attempt_at,
+            func.row_number()
+            .over(
+                partition_by=delivery.endpoint_id,
+                order_by=(delivery.next_attempt_at, delivery.created_at, delivery.id),
+            )
+            .label("rank"),
+        )
+        .join(WebhookEndpoint, WebhookEndpoint.id == delivery.endpoint_id)
+        .where(*claimable, WebhookEndpoint.enabled)
+        .subquery()
+    )
+    return (
+        select(ranked.c.id)
+        .outerjoin(leased, leased.c.endpoint_id == ranked.c.endpoint_id)
+        .where(ranked.c.rank + func.coalesce(leased.c.in_flight, 0) <= per_endpoint)
+        .order_by(ranked.c.rank, ranked.c.next_attempt_at)
+        .limit(limit)
+    )
 
 
 async def _lock(session: AsyncSession, endpoint_id: uuid.UUID) -> WebhookEndpoint | None:

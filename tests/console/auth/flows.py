@@ -15,8 +15,9 @@ import pyotp
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from gptapi.console.mail import DevMailbox, Mail
 from gptapi.kit.clock import ManualClock
+from gptapi.mail.message import Mail
+from gptapi.mail.transports import DevMailbox
 from tests.support.console import ConsoleClient
 from tests.support.platform import Platform
 from tests.support.threads import wait_until

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.console.mail import DevMailbox
+from gptapi.mail.transports import DevMailbox
 from gptapi.models import User
 from tests.console.auth.flows import (
     PASSWORD,
@@ -117,7 +117,7 @@ def test_sign_up_mail_goes_over_smtp(backend: str, tmp_path: Path, smtp_inbox: S
             assert client.post("/api/auth/signout").status_code == 204
             assert client.get("/api/me").status_code == 401
             # Real mail is sent, so there is no dev mailbox.
-            assert not isinstance(platform.runtime.console.mailer, DevMailbox)
+            assert not isinstance(platform.runtime.console.mailer.transport, DevMailbox)
             assert client.get("/api/dev/mailbox").status_code == 404
             assert client.get("/dev/mailbox").status_code == 404
         finally:

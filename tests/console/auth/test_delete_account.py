@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
-from gptapi.models import ApiKey, CreditTransaction, Membership, Organization, User
+from gptapi.models import (
+    ApiKey,
+    CreditTransaction,
+    Membership,
+    Organization,
+    StoredResponse,
+    User,
+)
 from tests.console.auth.flows import PASSWORD, Account, AuthPlatform, confirm, error_code, register
 from tests.support.threads import wait_until
 
@@ -29,6 +36,9 @@ def _holdings(auth: AuthPlatform, account: Account) -> Holdings:
         personal = await service.find_organization(session, account.email)
         await service.grant_credit(session, personal, 1_000_000_000, reason="test")
         _, secret = await service.create_key(session, personal, user, name="mine")
+        session.add(
+            StoredResponse(id="resp_kept", organization_id=personal.id, history=[], response={})
+        )
         return Holdings(user.id, personal.id, secret)
 
     return auth.platform.run(work)
@@ -52,7 +62,9 @@ def test_deleting_an_account_revokes_keys_and_forgets_the_person(auth: AuthPlatf
     assert account.client.delete("/api/me").status_code == 204
     assert account.client.get("/api/me").status_code == 401
 
-    async def state(session: AsyncSession) -> tuple[User, Organization, list[ApiKey], int, int]:
+    async def state(
+        session: AsyncSession,
+    ) -> tuple[User, Organization, list[ApiKey], int, int, int]:
         user = await session.get(User, held.user_id)
         personal = await session.get(Organization, held.personal_id)
         assert user is not None and personal is not None
@@ -65,15 +77,21 @@ def test_deleting_an_account_revokes_keys_and_forgets_the_person(auth: AuthPlatf
             .select_from(CreditTransaction)
             .where(CreditTransaction.organization_id == personal.id)
         )
-        return user, personal, keys, int(memberships or 0), int(ledger or 0)
+        stored = await session.scalar(
+            select(func.count())
+            .select_from(StoredResponse)
+            .where(StoredResponse.organization_id == personal.id)
+        )
+        return user, personal, keys, int(memberships or 0), int(ledger or 0), int(stored or 0)
 
-    user, personal, keys, memberships, ledger = auth.platform.run(state)
+    user, personal, keys, memberships, ledger, stored = auth.platform.run(state)
     assert account.email not in user.email and user.name == "" and user.password_hash is None
     assert not user.is_active and user.totp_secret is None
     assert not personal.is_active
     assert keys and all(key.revoked for key in keys)
     assert memberships == 0
-    assert ledger == 1  # the books stay
+    assert ledger == 2  # the books stay: the welcome credit and the grant
+    assert stored == 0  # what was asked of the models does not
     wait_until(lambda: _models(auth, held.secret) == 401)
 
     gone = httpx.post(

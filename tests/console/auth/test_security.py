@@ -8,6 +8,7 @@ import httpx
 from fastapi import Response
 
 from gptapi.console.auth.sessions import set_session_cookies
+from tests.billing.env import at_once
 from tests.console.auth.flows import PASSWORD, AuthPlatform, error_code, new_email, register
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings as settings_for
@@ -22,11 +23,15 @@ def test_wrong_passwords_are_throttled_per_account(auth: AuthPlatform) -> None:
     assert limited.status_code == 429 and error_code(limited) == "too_many_attempts"
     retry_after = int(limited.headers["retry-after"])
     assert 0 < retry_after <= 15 * 60
-    # While the account is locked even the right password waits; the lock is per account.
+    # From this address even the right password waits; other accounts are not affected.
     right = {"email": account.email, "password": PASSWORD}
     assert httpx.post(f"{auth.url}/api/auth/signin", json=right).status_code == 429
     other = register(auth)
     assert other.client.get("/api/me").status_code == 200
+
+    # From another address the owner signs in at once: guessing cannot lock them out.
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as elsewhere:
+        assert elsewhere.post(f"{auth.url}/api/auth/signin", json=right).status_code == 200
 
     auth.clock.advance(retry_after)
     assert httpx.post(f"{auth.url}/api/auth/signin", json=right).status_code == 200
@@ -174,3 +179,15 @@ def test_supabase_mode_has_no_local_accounts(backend: str, tmp_path: Path) -> No
             assert session == {"authenticated": False, "me": None}
         finally:
             platform.stop()
+
+
+def test_concurrent_wrong_passwords_never_get_more_checks_than_the_limit(
+    auth: AuthPlatform,
+) -> None:
+    account = register(auth)
+    guess = {"email": account.email, "password": "a wrong guess"}
+    statuses = at_once(
+        [lambda: httpx.post(f"{auth.url}/api/auth/signin", json=guess, timeout=60).status_code] * 40
+    )
+    assert statuses.count(401) == 10 and statuses.count(429) == 30, statuses
+    account.client.close()

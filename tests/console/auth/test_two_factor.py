@@ -73,9 +73,8 @@ def test_enrol_sign_in_with_codes_and_turn_off(auth: AuthPlatform) -> None:
     )
     assert wrong.status_code == 401 and error_code(wrong) == "invalid_code"
     device = httpx.Client(base_url=auth.url)
-    done = device.post(
-        "/api/auth/signin/2fa", json={"challenge": challenge, "code": totp_code(secret, auth)}
-    )
+    used = totp_code(secret, auth)
+    done = device.post("/api/auth/signin/2fa", json={"challenge": challenge, "code": used})
     assert done.status_code == 200 and done.json()["me"]["user"]["email"] == account.email
     assert device.get("/api/me").status_code == 200
     # The challenge is spent.
@@ -84,6 +83,13 @@ def test_enrol_sign_in_with_codes_and_turn_off(auth: AuthPlatform) -> None:
         json={"challenge": challenge, "code": totp_code(secret, auth)},
     )
     assert reused.status_code == 401
+    # The code just used, on a fresh challenge: refused, with a word on what to do.
+    replayed = httpx.post(
+        f"{auth.url}/api/auth/signin/2fa",
+        json={"challenge": _password_step(auth, account.email), "code": used},
+    )
+    assert replayed.status_code == 401 and error_code(replayed) == "code_already_used"
+    assert "Wait for the next code" in replayed.json()["error"]["message"]
 
     # A recovery code works once, in any spelling.
     code = recovery_codes[0]

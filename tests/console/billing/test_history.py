@@ -5,11 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from datetime import UTC, datetime
+import re
+import zlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gptapi.compute.billing import close_run, meter_run
+from gptapi.models import DeploymentRun
 from tests.billing.env import BillingEnv
+from tests.support.compute import add_deployment
 from tests.support.console import Member
 
 NANOS = 1_000_000_000
@@ -145,3 +152,108 @@ def test_payments_list_links_receipts(env: BillingEnv) -> None:
     ]
     assert payments[0]["receipt_url"] is None
     assert payments[1]["receipt_url"].startswith(env.stripe.url)
+
+
+def _pdf_text(body: bytes) -> str:
+    """The text-drawing operators of a PDF's (deflated) content streams."""
+    assert body.startswith(b"%PDF-")
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.DOTALL)
+    text = []
+    for stream in streams:
+        try:
+            text.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            continue  # fonts and images
+    return "\n".join(text)
+
+
+def test_statements_and_invoices_come_as_pdf(env: BillingEnv) -> None:
+    member = funded_with_usage(env)
+    march = member.client.get(f"{env.base(member)}/statements/2026-03.pdf")
+    assert march.status_code == 200
+    assert march.headers["content-type"] == "application/pdf"
+    assert 'filename="statement-2026-03.pdf"' in march.headers["content-disposition"]
+    text = _pdf_text(march.content)
+    for shown in (
+        "Statement for 2026-03",
+        "opening balance",
+        "alpha",
+        "4 requests",
+        "-5.500000000",
+    ):
+        assert shown in text, shown
+    assert member.client.get(f"{env.base(member)}/statements/2026-13.pdf").status_code == 422
+
+    env.top_up(member, 50)  # started, never paid: no invoice
+    unpaid, paid = member.client.get(f"{env.base(member)}/payments").json()
+    invoice = member.client.get(f"{env.base(member)}/payments/{paid['id']}/invoice.pdf")
+    assert invoice.status_code == 200
+    text = _pdf_text(invoice.content)
+    assert "prepaid API credit" in text and "$25.00" in text and "Paid" in text
+    refused = member.client.get(f"{env.base(member)}/payments/{unpaid['id']}/invoice.pdf")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "payment_not_paid"
+    # Another organisation's invoice is as unknown as a missing one.
+    stranger = env.member()
+    elsewhere = stranger.client.get(f"{env.base(stranger)}/payments/{paid['id']}/invoice.pdf")
+    assert elsewhere.status_code == 404
+
+
+PER_SECOND = 1_000_000  # $3.60 an hour
+
+
+def deployment_run(
+    env: BillingEnv, member: Member, name: str, start: datetime, meters: list[int]
+) -> None:
+    """A run of a deployment called `name` charged as the worker does: metered at each of
+    `meters` (seconds after `start`), closed at the last."""
+
+    async def work(session: AsyncSession) -> None:
+        deployment_id = await add_deployment(
+            session,
+            member.org_id,
+            name=name,
+            slug="smollm2-135m",
+            provider="local",
+            state="stopped",
+            price_nanos_per_hour=3600 * PER_SECOND,
+        )
+        run = DeploymentRun(
+            deployment_id=deployment_id,
+            organization_id=member.org_id,
+            price_nanos_per_hour=3600 * PER_SECOND,
+            started_at=start,
+            last_seen_at=start,
+        )
+        session.add(run)
+        await session.flush()
+        for seconds in meters[:-1]:
+            await meter_run(session, run, start + timedelta(seconds=seconds))
+        await close_run(session, run, start + timedelta(seconds=meters[-1]))
+
+    env.platform.run(work)
+
+
+def test_deployment_charges_are_summed_per_day_and_deployment_with_their_hours(
+    env: BillingEnv,
+) -> None:
+    member = env.member()
+    env.grant(member.org_id, "100", reason="welcome credit")
+    deployment_run(env, member, "llama-70b", MARCH_10, [600, 3600, 5400])
+    deployment_run(env, member, "whisper", MARCH_10.replace(hour=12), [30])  # the minute minimum
+    deployment_run(env, member, "llama-70b", MARCH_11.replace(hour=8), [1800])
+    data = lines(env, member)["data"]
+    charges = [
+        (line["description"], line["amount_nanos"], line["entries"])
+        for line in data
+        if line["kind"] == "compute"
+    ]
+    assert charges == [
+        ("llama-70b (0.50 h)", -1800 * PER_SECOND, 1),
+        ("whisper (0.02 h)", -60 * PER_SECOND, 1),
+        ("llama-70b (1.50 h)", -5400 * PER_SECOND, 3),
+    ]
+    assert data[0]["balance_nanos"] == env.balance(member.org_id)
+    assert data[0]["balance_nanos"] == 100 * NANOS - 7260 * PER_SECOND
+    for newer, older in itertools.pairwise(data):
+        assert newer["balance_nanos"] - newer["amount_nanos"] == older["balance_nanos"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gptapi.console.mail import DevMailbox
 from gptapi.kit.clock import ManualClock
+from gptapi.mail.transports import DevMailbox
 from tests.support.console import ConsoleClient
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings

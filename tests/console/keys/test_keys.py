@@ -132,8 +132,14 @@ def test_keys_are_renamed_and_limited(console: Platform, member: Member) -> None
         {"rpm_limit": -1},
         {"allowed_models": ["ghost"]},
         {"expires_at": "2001-01-01T00:00:00Z"},
+        {"monthly_spend_cap_nanos": 2**63},  # beyond the BIGINT column
     ]:
         assert member.client.patch(url, json=bad).status_code in (400, 422), bad
+    too_big = member.client.post(
+        _keys_url(member), json={"name": "capped", "monthly_spend_cap_nanos": 2**63}
+    )
+    assert too_big.status_code == 422
+    assert too_big.json()["error"]["param"] == "monthly_spend_cap_nanos"
     assert member.client.get(url).json() == cleared
 
     audit = member.client.get(f"/api/orgs/{member.org_id}/audit-log").json()["data"]
@@ -242,3 +248,17 @@ def test_a_key_past_its_expiry_shows_as_expired(console: Platform, member: Membe
         json={"expires_at": (datetime.now(UTC) + timedelta(days=7)).isoformat()},
     )
     assert renewed.json()["status"] == "active"
+
+
+def test_a_test_mode_key_says_so(console: Platform, member: Member) -> None:
+    created = member.client.post(_keys_url(member), json={"name": "ci", "mode": "test"})
+    assert created.status_code == 201, created.text
+    key = created.json()
+    assert key["secret"].startswith("gpt_test_") and key["prefix"].startswith("gpt_test_")
+    assert key["mode"] == "test"
+    live = member.client.post(_keys_url(member), json={"name": "prod"}).json()
+    assert live["mode"] == "live" and live["secret"].startswith("gpt_live_")
+    listed = {k["name"]: k["mode"] for k in member.client.get(_keys_url(member)).json()}
+    assert listed == {"ci": "test", "prod": "live"}
+    refused = member.client.post(_keys_url(member), json={"name": "x", "mode": "sandbox"})
+    assert refused.status_code == 422 and refused.json()["error"]["param"] == "mode"

@@ -68,3 +68,15 @@ def test_bad_servers_are_refused(console: Platform, operator: Member) -> None:
     bad_state = operator.client.patch("/api/admin/servers/1", json={"state": "asleep"})
     assert bad_state.status_code == 422
     assert len(servers(operator)) == len(before) + 1
+
+
+def test_ids_beyond_a_bigint_are_refused_not_crashed(console: Platform, operator: Member) -> None:
+    for server_id in (2**63, 2**64, 0):
+        path = f"/api/admin/servers/{server_id}"
+        for response in (
+            operator.client.patch(path, json={"state": "draining"}),
+            operator.client.delete(path),
+        ):
+            assert response.status_code == 422, response.text
+            assert response.json()["error"]["param"] == "server_id"
+    assert operator.client.delete(f"/api/admin/servers/{2**63 - 1}").status_code == 404

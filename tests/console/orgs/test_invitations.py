@@ -10,8 +10,8 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.console.mail import DevMailbox
-from gptapi.models import Invitation
+from gptapi.mail.transports import DevMailbox
+from gptapi.models import Invitation, Organization
 from tests.support.console import Member, sign_in
 from tests.support.platform import Platform
 
@@ -26,7 +26,7 @@ def _invite(member: Member, email: str, role: str = "developer") -> dict[str, st
 
 
 def _link_token(console: Platform, email: str) -> str:
-    mailbox = console.runtime.console.mailer
+    mailbox = console.runtime.console.mailer.transport
     assert isinstance(mailbox, DevMailbox)
     mail = next(m for m in mailbox.messages if m.to == email)
     match = re.search(r"(\S+)/invite\?token=(\S+)", mail.text)
@@ -153,3 +153,28 @@ def test_invitations_are_validated(console: Platform, member: Member) -> None:
     assert owner_invite.status_code == 403
     assert member.client.get(url).json() == []
     admin.client.close()
+
+
+def test_line_breaks_in_an_organisation_name_never_stop_the_invitation_mail(
+    console: Platform, member: Member
+) -> None:
+    renamed = member.client.patch(
+        f"/api/orgs/{member.org_id}", json={"name": "Acme\r\nBcc: eve@example.com"}
+    )
+    assert renamed.status_code == 422
+    assert renamed.json()["error"]["param"].split(".")[0] == "name"
+
+    async def legacy_name(session: AsyncSession) -> None:  # stored before names were checked
+        await session.execute(
+            update(Organization)
+            .where(Organization.id == member.org_id)
+            .values(name="Acme\r\nBcc: eve@example.com")
+        )
+
+    console.run(legacy_name)
+    email = _email()
+    _invite(member, email)
+    mailbox = console.runtime.console.mailer.transport
+    assert isinstance(mailbox, DevMailbox)
+    mail = next(m for m in mailbox.messages if m.to == email)
+    assert mail.subject == "You're invited to Acme Bcc: eve@example.com on GPT API"

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
 from gptapi.kit.money import dollars_to_nanos
-from gptapi.models import ApiKey, Organization
+from gptapi.models import ApiKey, Organization, StoredResponse
 from tests.support.console import Member, sign_in
 from tests.support.platform import Platform
 
@@ -94,17 +94,25 @@ def test_deleting_an_organization_revokes_its_keys_and_removes_everyone(
     colleague = sign_in(console, org_id=uuid.UUID(acme), role="admin")
     assert colleague.client.delete(f"/api/orgs/{acme}").status_code == 403
 
+    async def store(session: AsyncSession) -> None:
+        session.add(
+            StoredResponse(id="resp_acme", organization_id=uuid.UUID(acme), history=[], response={})
+        )
+
+    console.run(store)
+
     assert member.client.delete(f"/api/orgs/{acme}").status_code == 204
 
     for person in (member, colleague):
         assert person.client.get(f"/api/orgs/{acme}").status_code == 404
         assert acme not in [o["id"] for o in person.client.get("/api/orgs").json()]
 
-    async def state(session: AsyncSession) -> tuple[bool, bool]:
+    async def state(session: AsyncSession) -> tuple[bool, bool, bool]:
         row = await session.scalar(select(ApiKey).where(ApiKey.id == uuid.UUID(key["id"])))
         organization = await session.get(Organization, uuid.UUID(acme))
         assert row is not None and organization is not None
-        return row.revoked, organization.deleted_at is not None
+        stored = await session.get(StoredResponse, "resp_acme")
+        return row.revoked, organization.deleted_at is not None, stored is None
 
-    assert console.run(state) == (True, True)
+    assert console.run(state) == (True, True, True)
     colleague.client.close()

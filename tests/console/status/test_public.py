@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from gptapi.console.status import subscribers
+from gptapi.console.status.derive import ServiceStatus
+from gptapi.console.status.page import headline_of
+from gptapi.console.status.schemas import IncidentOut
+from gptapi.kit.db import session_maker
 from tests.support.console import sign_in
 from tests.support.platform import Platform
 from tests.support.threads import wait_until
@@ -42,7 +51,8 @@ def test_status_page_needs_no_sign_in_and_draws_everything(console: Platform) ->
     assert fast["status"] == "major_outage"
     assert fast["uptime"][-1]["status"] == "major_outage"
     assert body["status"] == max((s["status"] for s in body["services"]), key=ORDER.index)
-    assert body["description"] == "Major outage"
+    # The monitor opens an incident per model down; the headline names what is open.
+    assert body["description"].startswith("Major outage")
 
 
 def test_one_incident_and_unknown_ones(console: Platform) -> None:
@@ -88,4 +98,105 @@ def test_atom_feed_lists_incidents_with_their_updates(console: Platform) -> None
     assert entry.findtext(f"{ATOM}summary") == "Fixed."
     content = entry.findtext(f"{ATOM}content") or ""
     assert "Resolved: Fixed." in content and "Investigating: Errors & timeouts." in content
+    admin.client.close()
+
+
+def test_the_headline_follows_open_incidents() -> None:
+    def incident(severity: str, title: str = "Slow answers") -> IncidentOut:
+        now = datetime.now(UTC)
+        return IncidentOut(
+            id=1,
+            title=title,
+            status="investigating",
+            severity=severity,
+            service_id=None,
+            service=None,
+            automatic=False,
+            created_at=now,
+            updated_at=now,
+            resolved_at=None,
+            updates=[],
+        )
+
+    ok = [ServiceStatus.OPERATIONAL, ServiceStatus.OPERATIONAL]
+    assert headline_of(ok, []) == (ServiceStatus.OPERATIONAL, "All systems operational")
+    assert headline_of(ok, [incident("low")]) == (
+        ServiceStatus.DEGRADED,
+        "Degraded performance: Slow answers",
+    )
+    assert headline_of(ok, [incident("critical"), incident("low")]) == (
+        ServiceStatus.MAJOR,
+        "Major outage: 2 open incidents",
+    )
+    # Measurements worse than what the incident declares still win.
+    status, _ = headline_of([ServiceStatus.MAJOR], [incident("medium")])
+    assert status is ServiceStatus.MAJOR
+
+
+def deliver(console: Platform) -> None:
+    """What the status monitor's loop does after each sample, run now."""
+    state = console.runtime.console
+
+    async def work(session: AsyncSession) -> None:
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        sessions = session_maker(engine)  # the test's own engine, on its own loop
+        await subscribers.mail_new_updates(
+            sessions, state.mailer, console.settings.base_url, state.secret_key
+        )
+
+    console.run(work)
+
+
+def test_incident_mail_is_double_opt_in_and_stops_on_unsubscribe(console: Platform) -> None:
+    email = f"watcher-{uuid.uuid4().hex[:8]}@example.com"
+    mailbox = console.runtime.console.mailer.transport
+
+    def mails() -> list[Any]:
+        return [m for m in mailbox.messages if m.to == email]
+
+    asked = httpx.post(f"{console.url}/api/status/subscribe", json={"email": email})
+    assert asked.status_code == 202
+    wait_until(lambda: len(mails()) == 1)
+    [confirmation] = mails()
+    token = re.search(r"/status\?confirm=(\S+)", confirmation.text)
+    assert token is not None
+    bad = httpx.post(f"{console.url}/api/status/subscribe/confirm", json={"token": "nope"})
+    assert bad.status_code == 404
+    # Nothing is mailed before confirming.
+    admin = sign_in(console, admin=True)
+    admin.client.post(
+        "/api/admin/incidents",
+        json={"title": "Before confirming", "severity": "low", "message": "Unseen."},
+    )
+    confirmed = httpx.post(
+        f"{console.url}/api/status/subscribe/confirm", json={"token": token.group(1)}
+    )
+    assert confirmed.status_code == 200
+    admin.client.post(
+        "/api/admin/incidents",
+        json={"title": "Queue backlog", "severity": "high", "message": "Requests wait."},
+    )
+    deliver(console)
+    wait_until(lambda: any("Queue backlog" in m.subject for m in mails()))
+    assert not any("Before confirming" in m.subject for m in mails())
+    update = next(m for m in mails() if "Queue backlog" in m.subject)
+    leave = re.search(r"/status\?unsubscribe=(\S+)", update.text)
+    assert leave is not None
+    assert "high severity" in update.text
+    signed = str(leave.group(1))
+    forged = signed[:-1] + ("1" if signed.endswith("0") else "0")  # always another MAC
+    tampered = httpx.post(f"{console.url}/api/status/unsubscribe", json={"token": forged})
+    assert tampered.status_code == 404
+    gone = httpx.post(f"{console.url}/api/status/unsubscribe", json={"token": leave.group(1)})
+    assert gone.status_code == 200
+    count = len(mails())
+    admin.client.post(
+        "/api/admin/incidents",
+        json={"title": "After leaving", "severity": "low", "message": "Unseen."},
+    )
+    deliver(console)
+    body = _status(console)
+    assert body["description"] != "All systems operational"
+    assert len(mails()) == count
     admin.client.close()

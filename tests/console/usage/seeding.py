@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
 from gptapi.gateway.metering import UsageEntry, write_batch
-from gptapi.kit.db import is_sqlite
 from gptapi.models import Model, Organization, User
 from tests.support.platform import Platform
 
@@ -26,6 +24,8 @@ class Call:
     completion: int = 5
     cost: int = 1000
     status: int = 200
+    outcome: str | None = None  # None: completed for 200, upstream_error otherwise
+    latency: int = 42
 
 
 def ensure_model(platform: Platform, name: str) -> int:
@@ -75,22 +75,13 @@ def record_calls(
             completion_tokens=call.completion,
             cost_nanos=call.cost,
             status=call.status,
-            outcome="completed" if call.status == 200 else "upstream_error",
+            outcome=call.outcome or ("completed" if call.status == 200 else "upstream_error"),
             metered_by="upstream",
-            latency_ms=42,
+            latency_ms=call.latency,
             upstream="http://upstream",
             created_at=call.at,
         )
         for call in calls
     ]
-    insert = (
-        sqlite.insert if is_sqlite(platform.settings.resolved_database_url) else (postgresql.insert)
-    )
-
-    async def work(session: AsyncSession) -> None:
-        await session.run_sync(
-            lambda sync: write_batch(sync.connection(), entries, insert, replay=False)
-        )
-
-    platform.run(work)
+    platform.portal.call(write_batch(platform.engine, entries))
     return [entry.request_id for entry in entries]

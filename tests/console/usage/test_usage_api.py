@@ -249,3 +249,53 @@ def test_billing_and_developer_roles_may_read_usage(console: Platform, member: M
             assert body["requests"] == 6
         finally:
             colleague.client.close()
+
+
+def test_latency_percentiles_per_model_over_completed_requests(
+    console: Platform, member: Member
+) -> None:
+    key = make_key(console, member.org_id, member.user_id, "timed")
+    calls = [Call(at(1 + i / 100), "usage-small", key, latency=10 * (i + 1)) for i in range(100)]
+    calls.append(Call(at(2), "usage-small", key, status=502, latency=99_999))  # failed: left out
+    calls.append(Call(at(3), "usage-large", key, latency=7))
+    record_calls(console, member.org_id, member.user_id, calls)
+    report = usage(member, "latency", start=iso(at(0)), end=iso(at(10)))
+    assert report["sampled"] == 101
+    groups = {g["model"]: g for g in report["groups"]}
+    assert (groups["usage-small"]["p50_ms"], groups["usage-small"]["p90_ms"]) == (500, 900)
+    assert groups["usage-small"]["p99_ms"] == 990
+    assert groups["usage-small"]["requests"] == 100
+    assert groups["usage-large"] == {
+        "model": "usage-large",
+        "requests": 1,
+        "p50_ms": 7,
+        "p90_ms": 7,
+        "p99_ms": 7,
+    }
+    bad = member.client.get(
+        f"/api/orgs/{member.org_id}/usage/latency",
+        params={"start": iso(at(10)), "end": iso(at(0))},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "end"
+
+
+def test_refused_requests_are_filtered_with_their_reason(console: Platform, member: Member) -> None:
+    key = make_key(console, member.org_id, member.user_id, "busy")
+    record_calls(
+        console,
+        member.org_id,
+        member.user_id,
+        [
+            Call(at(1), "usage-small", key),
+            Call(at(2), "usage-small", key, 0, 0, 0, status=429, outcome="rate_limited"),
+            Call(at(3), "usage-small", key, 0, 0, 0, status=403, outcome="model_not_allowed"),
+        ],
+    )
+    window = {"start": iso(at(0)), "end": iso(at(10))}
+    refused = usage(member, "requests", refused="true", **window)["data"]
+    assert [(r["status"], r["outcome"], r["cost_nanos"]) for r in refused] == [
+        (403, "model_not_allowed", 0),
+        (429, "rate_limited", 0),
+    ]
+    admitted = usage(member, "requests", refused="false", **window)["data"]
+    assert [r["outcome"] for r in admitted] == ["completed"]

@@ -29,11 +29,15 @@ def test_event_catalogue_is_public_with_full_example_bodies(hooks: Hooks) -> Non
         "usage.daily",
         "balance.low",
         "balance.depleted",
+        "balance.runway_low",
         "payment.succeeded",
         "payment.failed",
         "auto_refill.failed",
         "api_key.created",
         "api_key.revoked",
+        "deployment.state_changed",
+        "pod.state_changed",
+        "compute.charged",
         "incident.created",
         "incident.updated",
         "incident.resolved",
@@ -212,3 +216,31 @@ def test_rotation_signs_with_old_and_new_secret_during_the_overlap(
     after = receiver.received[-1]
     assert len(after.headers["webhook-signature"].split(" ")) == 1
     Webhook(new_secret).verify(after.body, after.headers)
+
+
+def test_billing_and_usage_events_need_the_permission_their_data_needs(hooks: Hooks) -> None:
+    owner = sign_in(hooks.platform)
+    developer = sign_in(hooks.platform, org_id=owner.org_id, role="developer")
+    base = f"/api/orgs/{owner.org_id}/webhooks"
+    url = "https://hooks.example.com/in"
+    for event_type in ("balance.low", "balance.depleted", "payment.succeeded", "payment.failed"):
+        refused = developer.client.post(base, json={"url": url, "event_types": [event_type]})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "event_type_not_allowed"
+        assert event_type in refused.json()["error"]["message"]
+    # What a developer may read in the console, it may subscribe to.
+    mine = developer.client.post(base, json={"url": url, "event_types": ["usage.created"]})
+    assert mine.status_code == 201, mine.text
+    adding = developer.client.patch(
+        f"{base}/{mine.json()['id']}", json={"event_types": ["usage.created", "payment.failed"]}
+    )
+    assert adding.status_code == 403
+    # Nor may it redirect an endpoint that carries billing data elsewhere.
+    billing = hooks.subscribe(owner, url, "payment.succeeded")
+    moved = developer.client.patch(
+        f"{base}/{billing['id']}", json={"url": "https://elsewhere.example.com/in"}
+    )
+    assert moved.status_code == 403
+    assert owner.client.patch(
+        f"{base}/{billing['id']}", json={"url": "https://elsewhere.example.com/in"}
+    ).is_success

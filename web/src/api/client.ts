@@ -67,15 +67,55 @@ export function toApiError(status: number, body: unknown): ApiError {
   return new ApiError(status, "error", `Request failed (${status}).`);
 }
 
-/** A failed request as a toast: client mistakes warn, everything else is bad news. */
+// Answers that mean "fix this and try again" (a wrong password, a bad value, a limit): a
+// warning. Everything else (a refusal, a conflict, a failure) is bad news. The tone follows
+// what the answer means, so the same answer looks the same wherever it shows.
+const CORRECTABLE = new Set([
+  "validation_error",
+  "invalid_credentials",
+  "invalid_code",
+  "code_already_used",
+  "email_not_verified",
+  "invalid_range",
+  "weak_password",
+]);
+
+export type Tone = "warn" | "bad";
+
+export function toneOf(error: unknown): Tone {
+  if (error instanceof ApiError && (CORRECTABLE.has(error.code) || error.status === 422 || error.status === 429)) {
+    return "warn";
+  }
+  return "bad";
+}
+
+/** A failed request as a toast, in the tone its meaning calls for. */
 export function reportError(error: unknown): void {
   if (error instanceof ApiError) {
-    const tone = error.status >= 400 && error.status < 500 && error.status !== 403 ? "warn" : "bad";
-    notify[tone](error.message);
+    notify[toneOf(error)](error.message);
     return;
   }
   notify.bad("Could not reach the server.", error instanceof Error ? error.message : undefined);
 }
+
+type SessionListener = () => void;
+const sessionListeners = new Set<SessionListener>();
+
+/** Called when /api answers 401 to a signed-in request: the session ended elsewhere. */
+export function onSessionEnded(listener: SessionListener): () => void {
+  sessionListeners.add(listener);
+  return () => sessionListeners.delete(listener);
+}
+
+const sessionWatch: Middleware = {
+  onResponse({ request, response }) {
+    // Sign-in steps answer 401 for a wrong password or code; that is not a lost session.
+    if (response.status === 401 && !new URL(request.url).pathname.startsWith("/api/auth/")) {
+      for (const listener of sessionListeners) listener();
+    }
+    return response;
+  },
+};
 
 const credentials: Middleware = {
   async onRequest({ request }) {
@@ -94,7 +134,7 @@ export const client = createClient<paths>({
   credentials: "same-origin",
   fetch: (request) => globalThis.fetch(request),
 });
-client.use(credentials);
+client.use(credentials, sessionWatch);
 
 /** The typed client's result as a value or a thrown ApiError. */
 export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {

@@ -3,6 +3,9 @@ import { useQuery } from "@tanstack/react-query";
 import { client, unwrap } from "./client";
 import type { Me, Organization } from "./types";
 
+/** Roles that see the balance and the money screens. */
+export const BILLING_ROLES: ReadonlySet<string> = new Set(["owner", "admin", "billing"]);
+
 export const queryKeys = {
   config: ["config"] as const,
   models: ["models"] as const,

@@ -15,3 +15,4 @@ export type ServiceStatus = StatusPage["status"];
 // The operator's views; other domains have schemas of the same names.
 export type OperatorServer = Schemas["gptapi__console__operator__schemas__ServerOut"];
 export type OperatorUser = Schemas["gptapi__console__operator__schemas__UserOut"];
+export type ModelInfo = Schemas["ModelInfo"];

@@ -5,10 +5,11 @@ import { Button } from "@/components/ui/button";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { notify } from "@/lib/toast";
 
+/** One sample in up to three languages; each language is a complete program. */
 export interface Example {
-  curl: string;
-  python: string;
-  javascript: string;
+  curl?: string;
+  python?: string;
+  javascript?: string;
 }
 
 const LANGUAGES = [
@@ -36,25 +37,40 @@ export function CopyButton({ text, label = "Copy code" }: { text: string; label?
   );
 }
 
-/** One example in curl, Python and JavaScript, each with a copy button. */
-export function CodeTabs({ example }: { example: Example }) {
+/** A code block with its copy button beside it (never over the text); the block scrolls
+sideways with the keyboard too. */
+export function CodeBlock({ code, label }: { code: string; label: string }) {
   return (
-    <Tabs defaultValue="curl">
+    <div className="bg-muted grid grid-cols-[minmax(0,1fr)_auto] items-start rounded-lg">
+      <pre
+        tabIndex={0}
+        aria-label={label}
+        className="min-w-0 overflow-x-auto p-4 pr-2 text-sm"
+        data-testid="code-sample"
+      >
+        <code>{code}</code>
+      </pre>
+      <div className="p-1">
+        <CopyButton text={code} />
+      </div>
+    </div>
+  );
+}
+
+export function CodeTabs({ example }: { example: Example }) {
+  const languages = LANGUAGES.filter(([value]) => example[value] !== undefined);
+  return (
+    <Tabs defaultValue={languages[0]?.[0]}>
       <TabsList aria-label="Language">
-        {LANGUAGES.map(([value, label]) => (
+        {languages.map(([value, label]) => (
           <TabsTrigger key={value} value={value}>
             {label}
           </TabsTrigger>
         ))}
       </TabsList>
-      {LANGUAGES.map(([value]) => (
-        <TabsContent key={value} value={value} className="relative">
-          <pre className="bg-muted overflow-x-auto rounded-lg p-4 pr-12 text-sm">
-            <code>{example[value]}</code>
-          </pre>
-          <div className="absolute top-2 right-2">
-            <CopyButton text={example[value]} />
-          </div>
+      {languages.map(([value, label]) => (
+        <TabsContent key={value} value={value}>
+          <CodeBlock code={example[value] ?? ""} label={`${label} sample`} />
         </TabsContent>
       ))}
     </Tabs>

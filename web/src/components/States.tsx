@@ -25,7 +25,7 @@ export function Empty({ title, children }: { title: string; children?: ReactNode
 
 export function Failed({ message }: { message: string }) {
   return (
-    <div role="alert" className="border-bad/40 text-bad flex items-center gap-2 rounded-lg border p-4 text-sm">
+    <div role="alert" className="border-bad/40 text-bad-strong flex items-center gap-2 rounded-lg border p-4 text-sm">
       <AlertTriangle aria-hidden className="size-4" />
       {message}
     </div>

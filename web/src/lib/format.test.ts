@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { dollarsToNanos, usd } from "./format";
+import { ago, dollarsToNanos, usd } from "./format";
 
 describe("money", () => {
   it("shows cents, and more digits only for amounts below a cent", () => {
@@ -15,5 +15,16 @@ describe("money", () => {
   it("turns typed dollars into nano-dollars exactly", () => {
     expect(dollarsToNanos("12.34")).toBe(12_340_000_000);
     expect(dollarsToNanos("0.1")).toBe(100_000_000);
+  });
+});
+
+describe("time ago", () => {
+  const now = Date.parse("2026-01-22T12:00:00Z");
+  it("counts minutes, then hours, then gives the date", () => {
+    expect(ago("2026-01-22T11:59:30Z", now)).toBe("just now");
+    expect(ago("2026-01-22T11:58:00Z", now)).toBe("2 min ago");
+    expect(ago("2026-01-22T11:00:00Z", now)).toBe("1 hour ago");
+    expect(ago("2026-01-22T02:00:00Z", now)).toBe("10 hours ago");
+    expect(ago("2026-01-20T12:00:00Z", now)).toBe(new Date("2026-01-20T12:00:00Z").toLocaleDateString());
   });
 });

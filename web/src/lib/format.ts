@@ -19,3 +19,14 @@ export function dateTime(iso: string | null | undefined): string {
 export function count(n: number): string {
   return n.toLocaleString("en-US");
 }
+
+/** How long ago, as a person says it: "just now", "2 min ago", "3 hours ago", then the date. */
+export function ago(iso: string, now: number): string {
+  const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (seconds < 60) return "just now";
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return hours === 1 ? "1 hour ago" : `${hours} hours ago`;
+  return new Date(iso).toLocaleDateString();
+}

@@ -9,6 +9,7 @@ import { Models } from "./admin/Models";
 import { Organisations } from "./admin/Organisations";
 import { Servers } from "./admin/Servers";
 import { Users } from "./admin/Users";
+import { useTitle } from "@/lib/title";
 
 const SECTIONS = [
   ["orgs", "Organisations", Organisations],
@@ -20,6 +21,7 @@ const SECTIONS = [
 
 /** The operator area: for platform administrators only (the API enforces it too). */
 export function Admin() {
+  useTitle("Operator");
   const { data: me, isPending } = useMe();
   // The section is in the address (?section=users), so it survives a reload and can be linked.
   const [params, setParams] = useSearchParams();

@@ -2,7 +2,7 @@ import { motion } from "motion/react";
 import { useNavigate, useParams } from "react-router-dom";
 
 import { useQueryClient } from "@tanstack/react-query";
-import { useId } from "react";
+import { useEffect, useId, useRef } from "react";
 
 import { client, reportError, unwrap } from "@/api/client";
 import { currentOrganization, queryKeys, useMe, useOrganizations } from "@/api/hooks";
@@ -12,10 +12,14 @@ import { Failed, Loading } from "@/components/States";
 import { Label } from "@/components/ui/label";
 import { Button } from "@/components/ui/button";
 import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { useTitle } from "@/lib/title";
 
 import { ApiKeys } from "./dashboard/ApiKeys";
+import { BalanceBar } from "./dashboard/BalanceBar";
 import { Billing } from "./dashboard/Billing";
+import { Deployments } from "./dashboard/Deployments";
 import { Overview } from "./dashboard/Overview";
+import { Pods } from "./dashboard/Pods";
 import { Settings } from "./dashboard/Settings";
 import { Team } from "./dashboard/Team";
 import { Usage } from "./dashboard/Usage";
@@ -24,6 +28,8 @@ import { Webhooks } from "./dashboard/Webhooks";
 const TABS = [
   ["overview", "Overview", Overview],
   ["keys", "API Keys", ApiKeys],
+  ["deployments", "Deployments", Deployments],
+  ["pods", "Pods", Pods],
   ["usage", "Usage", Usage],
   ["billing", "Billing", Billing],
   ["webhooks", "Webhooks", Webhooks],
@@ -80,36 +86,67 @@ function OrganizationSwitcher({ orgs, current }: { orgs: Organization[]; current
           </option>
         ))}
       </select>
+      <span className="text-muted-foreground text-sm">Your role: {current.role}</span>
     </div>
   );
 }
 
-export function Dashboard() {
-  const { tab } = useParams();
-  const navigate = useNavigate();
-  const { data: me, isPending } = useMe();
-  const orgs = useOrganizations(Boolean(me));
-  if (isPending) return <Loading label="Loading your account" />;
-  if (!me) return <SignedOut />;
-  if (orgs.isPending) return <Loading label="Loading your organisations" />;
-  if (orgs.isError) return <Failed message="Could not load your organisations." />;
-  const org = currentOrganization(orgs.data);
-  if (!org) return <Failed message="Your account belongs to no organisation." />;
-  const current: TabId = isTab(tab) ? tab : "overview";
+/** On a phone the tabs scroll sideways: the chosen one is brought into view, a fade marks
+the edge and a line says there is more. */
+function SectionTabs({ current }: { current: TabId }) {
+  const list = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    list.current?.querySelector('[data-state="active"]')?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }, [current]);
   return (
-    <div className="grid gap-6">
-      <div className="flex flex-wrap items-center justify-between gap-4">
-        <h1 className="text-3xl font-bold tracking-tight">Dashboard</h1>
-        <OrganizationSwitcher orgs={orgs.data} current={org} />
-      </div>
-      <Tabs value={current} onValueChange={(value) => navigate(`/dashboard/${value}`)}>
-        <TabsList aria-label="Dashboard sections" className="w-full sm:w-fit">
+    <div className="grid min-w-0 grid-cols-1 gap-1">
+      <div className="relative min-w-0">
+        <TabsList ref={list} aria-label="Dashboard sections" className="w-full sm:w-fit">
           {TABS.map(([id, label]) => (
             <TabsTrigger key={id} value={id}>
               {label}
             </TabsTrigger>
           ))}
         </TabsList>
+        <span
+          aria-hidden
+          className="from-background pointer-events-none absolute inset-y-0 right-0 w-8 rounded-r-lg bg-gradient-to-l sm:hidden"
+        />
+      </div>
+      <p className="text-muted-foreground text-xs sm:hidden">Swipe the tabs sideways for more sections.</p>
+    </div>
+  );
+}
+
+export function Dashboard() {
+  const { tab, item } = useParams();
+  const navigate = useNavigate();
+  const { data: me, isPending } = useMe();
+  const orgs = useOrganizations(Boolean(me));
+  const current: TabId = isTab(tab) ? tab : "overview";
+  // One item of a tab (a deployment, the new pod form) names the page itself.
+  useTitle(
+    item && (current === "deployments" || current === "pods")
+      ? undefined
+      : `${TABS.find(([id]) => id === current)?.[1]} · Dashboard`,
+  );
+  if (isPending) return <Loading label="Loading your account" />;
+  if (!me) return <SignedOut />;
+  if (orgs.isPending) return <Loading label="Loading your organisations" />;
+  if (orgs.isError) return <Failed message="Could not load your organisations." />;
+  const org = currentOrganization(orgs.data);
+  if (!org) return <Failed message="Your account belongs to no organisation." />;
+  return (
+    <div className="grid gap-6">
+      <div className="flex flex-wrap items-center justify-between gap-4">
+        <h1 className="text-3xl font-bold tracking-tight">Dashboard</h1>
+        <div className="flex flex-wrap items-center gap-4">
+          <OrganizationSwitcher orgs={orgs.data} current={org} />
+          <BalanceBar org={org} />
+        </div>
+      </div>
+      <Tabs value={current} onValueChange={(value) => navigate(`/dashboard/${value}`)}>
+        <SectionTabs current={current} />
         {TABS.map(([id, , Panel]) => (
           <TabsContent key={`${org.id}-${id}`} value={id} className="mt-4">
             <motion.div initial={{ opacity: 0 }} animate={{ opacity: 1 }} transition={{ duration: 0.15 }}>

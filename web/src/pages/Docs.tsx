@@ -11,6 +11,7 @@ import {
   modelsExample,
   webhookExample,
 } from "@/lib/examples";
+import { useTitle } from "@/lib/title";
 
 const SECTIONS = [
   ["quick-start", "Quick start"],
@@ -36,6 +37,7 @@ function Section({ id, title, children }: { id: string; title: string; children:
 }
 
 export function Docs() {
+  useTitle("Documentation");
   const base = useBaseUrl();
   return (
     <div className="grid gap-10 lg:grid-cols-[12rem_1fr]">

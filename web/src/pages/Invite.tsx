@@ -8,9 +8,11 @@ import { Failed, Loading } from "@/components/States";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { notify } from "@/lib/toast";
+import { useTitle } from "@/lib/title";
 
 /** Where an invitation mail leads: sign in (or register) with the invited address, then join. */
 export function Invite() {
+  useTitle("Invitation");
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
   const { data: me, isPending } = useMe();

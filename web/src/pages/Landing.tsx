@@ -2,7 +2,7 @@ import { Activity, Gauge, KeyRound, Receipt, Webhook, Zap } from "lucide-react";
 import { motion } from "motion/react";
 import { Link } from "react-router-dom";
 
-import { useBaseUrl, useModels } from "@/api/hooks";
+import { useBaseUrl, useMe, useModels } from "@/api/hooks";
 import { CodeTabs } from "@/components/CodeTabs";
 import { useModal } from "@/components/modals/ModalContext";
 import { Failed, Loading } from "@/components/States";
@@ -10,6 +10,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { chatExample } from "@/lib/examples";
 import { StatusSummary } from "@/pages/status/StatusSummary";
+import { useTitle } from "@/lib/title";
 
 const FEATURES = [
   { icon: Zap, title: "OpenAI compatible", text: "Change the base URL; keep your SDK, code and tools." },
@@ -69,8 +70,26 @@ function Section({ title, children, id }: { title: string; children: React.React
   );
 }
 
-export function Landing() {
+/** The main call to action: an account for visitors, the way in for those signed in. */
+function StartButton({ children }: { children: string }) {
   const { open } = useModal();
+  const { data: me } = useMe();
+  if (me) {
+    return (
+      <Button size="lg" asChild>
+        <Link to="/dashboard">Open your dashboard</Link>
+      </Button>
+    );
+  }
+  return (
+    <Button size="lg" onClick={() => open({ kind: "signup" })}>
+      {children}
+    </Button>
+  );
+}
+
+export function Landing() {
+  useTitle(null);
   const base = useBaseUrl();
   return (
     <div>
@@ -88,9 +107,7 @@ export function Landing() {
           your existing client at us and pay only for the tokens you use.
         </p>
         <div className="flex flex-wrap justify-center gap-3">
-          <Button size="lg" onClick={() => open({ kind: "signup" })}>
-            Get an API key
-          </Button>
+          <StartButton>Get an API key</StartButton>
           <Button size="lg" variant="outline" asChild>
             <Link to="/docs">Read the docs</Link>
           </Button>
@@ -98,6 +115,9 @@ export function Landing() {
       </section>
       <Section id="models" title="Models and pricing">
         <Models />
+        <Link to="/models" className="w-fit text-sm underline underline-offset-4">
+          Compare every model: context, capabilities and live latency
+        </Link>
       </Section>
       <Section id="dropin" title="A drop-in replacement">
         <p className="text-muted-foreground">Use the official OpenAI SDKs; only the base URL and key change.</p>
@@ -108,7 +128,7 @@ export function Landing() {
           {FEATURES.map(({ icon: Icon, title, text }) => (
             <Card key={title}>
               <CardHeader>
-                <Icon aria-hidden className="text-good size-5" />
+                <Icon aria-hidden className="text-good-strong size-5" />
                 <CardTitle>{title}</CardTitle>
                 <CardDescription>{text}</CardDescription>
               </CardHeader>
@@ -123,9 +143,7 @@ export function Landing() {
         <h2 className="text-2xl font-semibold">Start building in minutes</h2>
         <p className="text-muted-foreground">Create an account, add credit, and make your first call.</p>
         <div>
-          <Button size="lg" onClick={() => open({ kind: "signup" })}>
-            Create your account
-          </Button>
+          <StartButton>Create your account</StartButton>
         </div>
       </section>
     </div>

@@ -6,7 +6,9 @@ import { StatusBanner } from "./status/StatusSummary";
 import { barColor, STATUS_LABEL, STATUS_TONE } from "./status/statusTone";
 import type { IncidentOut, ServiceOut } from "@/api/types";
 
+import { Subscribe } from "./status/Subscribe";
 import { useStatus } from "./status/useStatus";
+import { useTitle } from "@/lib/title";
 
 function UptimeBars({ service }: { service: ServiceOut }) {
   return (
@@ -29,6 +31,8 @@ function UptimeBars({ service }: { service: ServiceOut }) {
   );
 }
 
+const SEVERITY_TONE = { critical: "bad", high: "bad", medium: "warn", low: "secondary" } as const;
+
 function Incident({ incident }: { incident: IncidentOut }) {
   return (
     <Card>
@@ -36,9 +40,11 @@ function Incident({ incident }: { incident: IncidentOut }) {
         <CardTitle className="flex flex-wrap items-center gap-2">
           {incident.title}
           <Badge variant={incident.status === "resolved" ? "good" : "warn"}>{incident.status}</Badge>
+          <Badge variant={SEVERITY_TONE[incident.severity]}>{incident.severity} severity</Badge>
         </CardTitle>
         <CardDescription>
-          {incident.service ?? "Platform"} · opened {new Date(incident.created_at).toLocaleString()}
+          Affects {incident.service ?? "the whole platform"} · opened {new Date(incident.created_at).toLocaleString()}
+          {incident.resolved_at && ` · resolved ${new Date(incident.resolved_at).toLocaleString()}`}
         </CardDescription>
       </CardHeader>
       <CardContent>
@@ -59,6 +65,7 @@ function Incident({ incident }: { incident: IncidentOut }) {
 }
 
 export function Status() {
+  useTitle("Status");
   const { data, isPending, isError } = useStatus();
   return (
     <div className="grid gap-8">
@@ -124,6 +131,7 @@ export function Status() {
               </div>
             )}
           </section>
+          <Subscribe />
           <section aria-labelledby="incidents" className="grid gap-4">
             <h2 id="incidents" className="text-xl font-semibold">
               Recent incidents

@@ -9,8 +9,10 @@ import { Failed, Loading } from "@/components/States";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { notify } from "@/lib/toast";
+import { useTitle } from "@/lib/title";
 
 function Panel({ title, children }: { title: string; children: React.ReactNode }) {
+  useTitle(title);
   return (
     <Card className="mx-auto max-w-md">
       <CardHeader>
@@ -88,10 +90,18 @@ export function ResetPassword() {
       unwrap(client.POST("/api/auth/reset-password", { body: { token: params.get("token") ?? "", password } })),
     onSuccess: () => {
       notify.good("Password changed.", "Sign in with your new password.");
-      open({ kind: "signin" });
+      open({ kind: "signin", returnTo: "/dashboard" });
     },
     onError: reportError,
   });
+  if (reset.isSuccess) {
+    return (
+      <Panel title="Password changed">
+        <p>Your new password is set, and browsers signed in with the old one are signed out.</p>
+        <Button onClick={() => open({ kind: "signin", returnTo: "/dashboard" })}>Sign In</Button>
+      </Panel>
+    );
+  }
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     reset.mutate(String(new FormData(event.currentTarget).get("password")));
@@ -117,6 +127,7 @@ export function ResetPassword() {
 }
 
 export function NotFound() {
+  useTitle("Page not found");
   return (
     <div className="grid place-items-center gap-4 py-20 text-center">
       <h1 className="text-3xl font-bold">Page not found</h1>

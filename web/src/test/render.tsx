@@ -9,6 +9,7 @@ import type { Me, Organization } from "@/api/types";
 import { ModalHost } from "@/components/modals/ModalHost";
 
 export const ME: Me = {
+  analytics_id: "3f2a9c0e1b2d4f6a8c0e1b2d",
   user: {
     id: "00000000-0000-0000-0000-000000000001",
     email: "ada@example.com",

@@ -14,6 +14,7 @@ from gptapi.console.auth.context import AuthContext, normalize_email
 from gptapi.console.auth.passwords import check_policy, hash_password, verify_password
 from gptapi.console.auth.sessions import end_all_sessions
 from gptapi.console.auth.tokens import Purpose
+from gptapi.console.auth.welcome import grant_signup_credit
 from gptapi.console.deps import Viewer
 from gptapi.console.errors import ApiError, conflict, forbidden
 from gptapi.models import User
@@ -63,12 +64,12 @@ async def _redeem(auth: AuthContext, token: str, purpose: Purpose) -> tuple[User
     """The user a token belongs to and the address it carries; the token is used up. Wrong
     tokens count against the caller's address."""
     ip_check = [(throttle.ADDRESS_FAILURES, auth.ip)]
-    await throttle.enforce(auth.db, ip_check, auth.now)
+    await auth.attempt(ip_check)
     row = await tokens.find(auth.db, token, purpose, auth.now)
     user = await auth.db.get(User, row.user_id) if row is not None else None
     if row is None or user is None or not user.is_active:
-        await auth.fail(ip_check)
         raise invalid_token()
+    await auth.passed()
     new_email = row.new_email
     await auth.db.delete(row)
     return user, new_email
@@ -77,6 +78,7 @@ async def _redeem(auth: AuthContext, token: str, purpose: Purpose) -> tuple[User
 async def verify_email(auth: AuthContext, token: str) -> User:
     user, _ = await _redeem(auth, token, Purpose.VERIFY_EMAIL)
     user.email_verified_at = user.email_verified_at or auth.now
+    await grant_signup_credit(auth.db, auth.settings, user)
     return user
 
 
@@ -95,7 +97,8 @@ async def reset_password(auth: AuthContext, token: str, password: str) -> None:
     await _set_password(auth, user, password, keep_session=None)
     # Following the link proved the mailbox is theirs.
     user.email_verified_at = user.email_verified_at or auth.now
-    await throttle.clear(auth.db, throttle.ACCOUNT_FAILURES, user.email)
+    await grant_signup_credit(auth.db, auth.settings, user)
+    await auth.passed(user.email)
     auth.audit("user.password_reset", user)
 
 
@@ -104,10 +107,10 @@ async def change_password(
 ) -> None:
     user = viewer.user
     checks = auth.guess_limits(user.email)
-    await throttle.enforce(auth.db, checks, auth.now)
+    await auth.attempt(checks)
     if not verify_password(user.password_hash, current_password):
-        await auth.fail(checks)
         raise forbidden("The current password is wrong.", code="invalid_credentials")
+    await auth.passed()
     check_policy(new_password, user.email)
     await _set_password(
         auth, user, new_password, keep_session=viewer.session.id if viewer.session else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
@@ -27,6 +27,8 @@ class AuthContext:
     mail_queue: RequestMailQueue
     ip: str
     now: datetime
+    # Attempts this request counted against throttle buckets (see `attempt`).
+    taken: list[int] = field(default_factory=list)
 
     async def active_user(self, email: str) -> User | None:
         return await self.db.scalar(
@@ -52,13 +54,25 @@ class AuthContext:
         )
 
     def guess_limits(self, email: str) -> list[tuple[throttle.Limit, str]]:
-        """The buckets a wrong password, code or token for this account counts against."""
-        return [(throttle.ACCOUNT_FAILURES, email), (throttle.ADDRESS_FAILURES, self.ip)]
+        """The buckets a wrong password or code for this account counts against."""
+        return [
+            (throttle.ACCOUNT_SOURCE_FAILURES, f"{normalize_email(email)} {self.ip}"),
+            (throttle.ACCOUNT_FAILURES, email),
+            (throttle.ADDRESS_FAILURES, self.ip),
+        ]
 
-    async def fail(self, checks: list[tuple[throttle.Limit, str]]) -> None:
-        """Count a failed attempt and keep the count although the request then fails."""
-        await throttle.note(self.db, checks, self.now)
-        await self.db.commit()
+    async def attempt(self, checks: list[tuple[throttle.Limit, str]]) -> None:
+        """Count a guess before checking it (a 429 when a limit is reached); the count stays,
+        even though the request then fails, unless `passed` takes it back."""
+        self.taken.extend(await throttle.reserve(self.db, checks, self.now))
+
+    async def passed(self, email: str | None = None) -> None:
+        """The guess was right: uncount it, and start the account's failures afresh."""
+        await throttle.release(self.db, self.taken)
+        self.taken.clear()
+        if email is not None:
+            for limit, subject in self.guess_limits(email)[:2]:
+                await throttle.clear(self.db, limit, subject)
 
 
 def normalize_email(email: str) -> str:

@@ -81,7 +81,7 @@ async def _signed_in(
         secret_key=state.secret_key,
         now=auth.now,
     )
-    return SignInResult(me=await me(auth.db, user))
+    return SignInResult(me=await me(auth.db, user, state.secret_key))
 
 
 @local_router.post(
@@ -144,10 +144,10 @@ async def sign_out(viewer: OptionalViewer, db: DbSession, response: Response) ->
 
 
 @router.get("/session", summary="Who is signed in, if anyone", openapi_extra=OPTIONAL_AUTH)
-async def session_state(viewer: OptionalViewer, db: DbSession) -> SessionState:
+async def session_state(viewer: OptionalViewer, db: DbSession, state: State) -> SessionState:
     if viewer is None:
         return SessionState(authenticated=False)
-    return SessionState(authenticated=True, me=await me(db, viewer.user))
+    return SessionState(authenticated=True, me=await me(db, viewer.user, state.secret_key))
 
 
 @local_router.post("/forgot-password", status_code=202, summary="Mail a password reset link")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gptapi.console.auth import mails, throttle, two_factor
+from gptapi.console.auth import mails, two_factor
 from gptapi.console.auth.context import AuthContext
 from gptapi.console.errors import ApiError, conflict, forbidden
 from gptapi.models import User
@@ -40,10 +40,10 @@ async def enable(auth: AuthContext, user: User, code: str) -> list[str]:
     if user.totp_secret is None:
         raise conflict("Start with POST /api/auth/2fa/setup.", code="totp_not_set_up")
     checks = auth.guess_limits(user.email)
-    await throttle.enforce(auth.db, checks, auth.now)
+    await auth.attempt(checks)
     if not two_factor.verify_code(user, auth.secret_key, code, auth.now):
-        await auth.fail(checks)
         raise forbidden("That code is not valid.", code="invalid_code")
+    await auth.passed()
     user.totp_enabled_at = auth.now
     codes = await two_factor.replace_recovery_codes(auth.db, user)
     auth.audit("user.2fa_enabled", user)

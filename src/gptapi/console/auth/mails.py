@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from gptapi.console.mail import Mail
+from gptapi.mail.message import Mail
 
 SIGNATURE = "\n\n— GPT API"
 

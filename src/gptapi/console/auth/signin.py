@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gptapi.console.auth import throttle, tokens, two_factor
+from gptapi.console.auth import tokens, two_factor
 from gptapi.console.auth.context import AuthContext
 from gptapi.console.auth.passwords import hash_password, needs_rehash, verify_password
 from gptapi.console.auth.tokens import Purpose
@@ -24,18 +24,16 @@ class PasswordChecked:
 
 async def check_password(auth: AuthContext, email: str, password: str) -> PasswordChecked:
     checks = auth.guess_limits(email)
-    await throttle.enforce(auth.db, checks, auth.now)
+    await auth.attempt(checks)
     user = await auth.active_user(email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        await auth.fail(checks)
         raise ApiError(401, "invalid_credentials", "Wrong email or password.")
-    await throttle.clear(auth.db, throttle.ACCOUNT_FAILURES, email)
+    await auth.passed(email)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if user.email_verified_at is None:
         raise forbidden(
-            "Verify your email address first: follow the link we sent you, or ask for a new "
-            "one (POST /api/auth/resend-verification).",
+            "Verify your email address first: follow the link we sent you, or ask for a new one.",
             code="email_not_verified",
         )
     if two_factor.enabled(user):
@@ -55,12 +53,17 @@ async def check_second_factor(
             401, "invalid_challenge", "This sign-in has expired; enter your password again."
         )
     checks = auth.guess_limits(user.email)
-    await throttle.enforce(auth.db, checks, auth.now)
+    await auth.attempt(checks)
     if not await _second_factor_matches(auth, user, code, recovery_code):
-        await auth.fail(checks)
+        if code is not None and two_factor.already_used(user, auth.secret_key, code, auth.now):
+            raise ApiError(
+                401,
+                "code_already_used",
+                "That code was just used. Wait for the next code from your app, then enter it.",
+            )
         raise ApiError(401, "invalid_code", "That code is not valid.")
     await auth.db.delete(row)
-    await throttle.clear(auth.db, throttle.ACCOUNT_FAILURES, user.email)
+    await auth.passed(user.email)
     return user
 
 
@@ -90,7 +93,7 @@ async def confirm(
             code="no_password",
         )
     checks = auth.guess_limits(user.email)
-    await throttle.enforce(auth.db, checks, auth.now)
+    await auth.attempt(checks)
     if password is not None:
         matches = verify_password(user.password_hash, password)
     else:
@@ -98,8 +101,7 @@ async def confirm(
             user, auth.secret_key, code or "", auth.now
         )
     if not matches:
-        await auth.fail(checks)
         raise forbidden("That password or code is not right.", code="invalid_credentials")
-    await throttle.clear(auth.db, throttle.ACCOUNT_FAILURES, user.email)
+    await auth.passed(user.email)
     viewer.session.reauthenticated_at = auth.now
     return auth.now + REAUTH_WINDOW

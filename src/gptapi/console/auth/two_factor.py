@@ -45,24 +45,36 @@ def qr_svg(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_inline(scale=4))
 
 
+def _matching_steps(user: User, secret_key: bytes, code: str, now: datetime) -> list[int]:
+    """The time steps within the window whose code is `code`."""
+    code = "".join(code.split())
+    if user.totp_secret is None or not code.isdigit():
+        return []
+    secret = decrypt_secret(secret_key, user.totp_secret)
+    if secret is None:
+        return []
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    window = range(current - VALID_WINDOW, current + VALID_WINDOW + 1)
+    return [step for step in window if hmac.compare_digest(totp.generate_otp(step), code)]
+
+
 def verify_code(user: User, secret_key: bytes, code: str, now: datetime) -> bool:
     """Check a 6-digit code against the user's secret; an accepted code's time step is
     remembered so the same code (or an older one) cannot be used again."""
-    code = "".join(code.split())
-    if user.totp_secret is None or not code.isdigit():
-        return False
-    secret = decrypt_secret(secret_key, user.totp_secret)
-    if secret is None:
-        return False
-    totp = pyotp.TOTP(secret)
-    current = totp.timecode(now)
-    for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
-        if user.totp_last_step is not None and step <= user.totp_last_step:
-            continue
-        if hmac.compare_digest(totp.generate_otp(step), code):
+    for step in _matching_steps(user, secret_key, code, now):
+        if user.totp_last_step is None or step > user.totp_last_step:
             user.totp_last_step = step
             return True
     return False
+
+
+def already_used(user: User, secret_key: bytes, code: str, now: datetime) -> bool:
+    """A right code whose time step was already spent: the person should wait for the next."""
+    last = user.totp_last_step
+    return last is not None and any(
+        step <= last for step in _matching_steps(user, secret_key, code, now)
+    )
 
 
 def _hash_recovery_code(code: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import stripe
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,7 +12,8 @@ from fastapi.responses import JSONResponse, Response
 
 from gptapi.billing.stripe_client import Payments, build_payments
 from gptapi.billing.webhook import RetryLater, handle_event
-from gptapi.console.billing import service
+from gptapi.config import Settings
+from gptapi.console.billing import service, statements
 from gptapi.console.billing.schemas import (
     AutoRefillUpdate,
     BillingOverview,
@@ -23,11 +25,13 @@ from gptapi.console.billing.schemas import (
     TransactionPage,
 )
 from gptapi.console.deps import DbSession, OrgContext, State, require
-from gptapi.console.downloads import CSV_RESPONSES, csv_file
+from gptapi.console.downloads import CSV_RESPONSES, PDF_RESPONSES, csv_file, pdf_file
 from gptapi.console.errors import ApiError, bad_request
+from gptapi.console.mail_queue import RequestMailQueue
 from gptapi.console.permissions import Capability
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 router = APIRouter(tags=["billing"])
 BASE = "/orgs/{org_id}/billing"
@@ -37,16 +41,23 @@ BillingRead = Annotated[OrgContext, Depends(require(Capability.BILLING_READ))]
 BillingWrite = Annotated[OrgContext, Depends(require(Capability.BILLING_WRITE))]
 
 
-def stripe_payments(request: Request, state: State) -> Payments | None:
-    """One Stripe client per application, built on first use; None without a secret key."""
-    app_state = request.app.state
-    if not hasattr(app_state, "stripe_payments"):
-        app_state.stripe_payments = build_payments(state.settings)
-    payments: Payments | None = app_state.stripe_payments
-    return payments
+def app_client(
+    name: str, build: Callable[[Settings], T | None]
+) -> Callable[[Request, State], T | None]:
+    """A dependency giving one provider client per application, built on first use; None
+    when the provider is not configured."""
+
+    def dependency(request: Request, state: State) -> T | None:
+        app_state = request.app.state
+        if not hasattr(app_state, name):
+            setattr(app_state, name, build(state.settings))
+        client: T | None = getattr(app_state, name)
+        return client
+
+    return dependency
 
 
-StripePayments = Annotated[Payments | None, Depends(stripe_payments)]
+StripePayments = Annotated[Payments | None, Depends(app_client("stripe_payments", build_payments))]
 
 
 @router.get(BASE, summary="Balance, open holds, payment settings and auto-refill")
@@ -58,6 +69,7 @@ async def get_billing(
         ctx,
         state.settings,
         payments_configured=payments is not None,
+        crypto_configured=bool(state.settings.coinbase_commerce_api_key),
         open_holds=request.app.state.serving.accounts.held(ctx.organization.id),
         now=state.clock.now(),
     )
@@ -106,7 +118,39 @@ async def get_transactions_csv(ctx: BillingRead, db: DbSession) -> Response:
 async def get_statement(
     ctx: BillingRead, db: DbSession, month: Annotated[str, Path(pattern=MONTH)]
 ) -> Response:
-    return csv_file(await service.statement_csv(db, ctx, month), f"statement-{month}.csv")
+    body = statements.statement_csv(await statements.statement(db, ctx, month))
+    return csv_file(body, f"statement-{month}.csv")
+
+
+@router.get(
+    f"{BASE}/statements/{{month}}.pdf",
+    summary="A month's statement as PDF",
+    response_class=Response,
+    responses=PDF_RESPONSES,
+)
+async def get_statement_pdf(
+    ctx: BillingRead, db: DbSession, state: State, month: Annotated[str, Path(pattern=MONTH)]
+) -> Response:
+    document = await statements.statement(db, ctx, month)
+    body = statements.statement_pdf(document, state.clock.now())
+    return pdf_file(body, f"statement-{month}.pdf")
+
+
+@router.get(
+    f"{BASE}/payments/{{payment_id}}/invoice.pdf",
+    summary="The invoice of a paid top-up or auto-refill, as PDF",
+    response_class=Response,
+    responses=PDF_RESPONSES,
+)
+async def get_invoice(
+    ctx: BillingRead,
+    db: DbSession,
+    state: State,
+    payment_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+) -> Response:
+    payment = await service.paid_payment(db, ctx, payment_id)
+    body = statements.invoice_pdf(ctx.organization, payment, state.clock.now())
+    return pdf_file(body, f"invoice-{statements.invoice_number(payment)}.pdf")
 
 
 @router.get(f"{BASE}/payments", summary="Top-ups and auto-refills with their Stripe receipts")
@@ -176,7 +220,9 @@ async def put_low_balance(
     summary="Stripe events (signed with Stripe-Signature)",
     include_in_schema=False,
 )
-async def stripe_webhook(request: Request, state: State, payments: StripePayments) -> JSONResponse:
+async def stripe_webhook(
+    request: Request, state: State, payments: StripePayments, mail: RequestMailQueue
+) -> JSONResponse:
     if payments is None or not payments.webhook_secret:
         raise ApiError(503, "payments_not_configured", "Stripe webhooks are not configured.")
     payload = await request.body()
@@ -187,10 +233,12 @@ async def stripe_webhook(request: Request, state: State, payments: StripePayment
     except ValueError:
         raise bad_request("The body is not a Stripe event.", code="invalid_payload") from None
     try:
-        outcome = await handle_event(state.sessions, payments, event, state.clock)
+        outcome = await handle_event(state.sessions, payments, event, state.clock, state.settings)
     except RetryLater as exc:
         log.info("stripe event %s: %s", event.id, exc)
         raise ApiError(503, "retry_later", str(exc), headers={"Retry-After": "60"}) from None
+    for message in outcome.mails:
+        mail.send(message)
     return JSONResponse(
         {"received": True, "duplicate": outcome.duplicate, "handled": outcome.handled}
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gptapi.console.fields import UsdAmount
 
@@ -40,6 +40,8 @@ class BillingOverview(BaseModel):
     open_holds_nanos: int
     open_holds_usd: str
     payments_configured: bool
+    # Crypto top-ups through Coinbase Commerce (COINBASE_COMMERCE_API_KEY).
+    crypto_configured: bool
     publishable_key: str | None
     topup_presets_usd: list[int]
     topup_min_usd: int
@@ -49,6 +51,12 @@ class BillingOverview(BaseModel):
     low_balance_threshold_nanos: int
     low_balance_threshold_usd: str
     balance_state: str
+    running_nanos_per_hour: int = Field(
+        description="What the organisation's running deployments cost per hour together."
+    )
+    hours_left: float | None = Field(
+        description="Hours the balance lasts at that burn rate; null when nothing runs."
+    )
 
 
 class CheckoutCreate(BaseModel):
@@ -118,3 +126,54 @@ class TransactionLine(BaseModel):
 class TransactionPage(BaseModel):
     data: list[TransactionLine]
     next_cursor: str | None
+
+
+class CryptoChargeCreate(BaseModel):
+    amount_usd: Dollars
+
+
+class CryptoChargeOut(BaseModel):
+    """A crypto top-up: new → pending (seen on chain) → confirmed (credited); or expired,
+    failed, underpaid or delayed (paid late), which Coinbase may still resolve."""
+
+    id: str
+    code: str
+    status: str
+    amount_usd: str
+    received_usd: str
+    credited_usd: str
+    hosted_url: str
+    expires_at: datetime | None
+    created_at: datetime
+
+
+class PlanOut(BaseModel):
+    id: str
+    name: str
+    price_usd: str  # a month
+    included_credit_usd: str  # added to the balance every paid month
+    rpm_limit: int | None  # what key limits are raised to; None: unchanged
+    tpm_limit: int | None
+
+
+class SubscriptionOut(BaseModel):
+    plan: str
+    plan_name: str
+    status: Literal["active", "trialing", "past_due", "canceled", "unpaid"]
+    current_period_start: datetime
+    # The renewal date, or the end date when cancel_at_period_end.
+    current_period_end: datetime
+    cancel_at_period_end: bool
+    # Past due: until when the plan keeps its benefits while the card is retried.
+    grace_ends_at: datetime | None
+    ended_at: datetime | None
+
+
+class SubscriptionOverview(BaseModel):
+    available: bool  # plans are configured and payments are on
+    plans: list[PlanOut]
+    subscription: SubscriptionOut | None
+
+
+class SubscriptionCheckout(BaseModel):
+    plan: str

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.billing.autorefill import refilled_this_month
 from gptapi.billing.payments import apply_checkout, usd as cents_usd
+from gptapi.billing.runway import hours_left
 from gptapi.billing.store import billing_account, owner_emails
 from gptapi.billing.stripe_client import NANOS_PER_CENT, Payments
+from gptapi.compute.billing import running_nanos_per_hour
 from gptapi.config import Settings
 from gptapi.console import audit
 from gptapi.console.billing import repository
@@ -69,6 +71,7 @@ async def overview(
     settings: Settings,
     *,
     payments_configured: bool,
+    crypto_configured: bool,
     open_holds: int,
     now: datetime,
 ) -> BillingOverview:
@@ -85,12 +88,14 @@ async def overview(
     if threshold is None:
         threshold = _nanos(settings.low_balance_threshold_usd)
     refilled = await refilled_this_month(db, organization.id, now) * NANOS_PER_CENT
+    burn = await running_nanos_per_hour(db, organization.id)
     return BillingOverview(
         balance_nanos=organization.balance_nanos,
         balance_usd=usd(organization.balance_nanos),
         open_holds_nanos=open_holds,
         open_holds_usd=usd(open_holds),
         payments_configured=payments_configured,
+        crypto_configured=crypto_configured,
         publishable_key=settings.stripe_publishable_key or None,
         topup_presets_usd=list(PRESETS_USD),
         topup_min_usd=settings.topup_min_usd,
@@ -115,10 +120,12 @@ async def overview(
         low_balance_threshold_nanos=threshold,
         low_balance_threshold_usd=usd(threshold),
         balance_state=account.balance_state,
+        running_nanos_per_hour=burn,
+        hours_left=hours_left(organization.balance_nanos, burn),
     )
 
 
-def _check_amount(settings: Settings, dollars: Decimal, param: str) -> int:
+def check_amount(settings: Settings, dollars: Decimal, param: str) -> int:
     if not settings.topup_min_usd <= dollars <= settings.topup_max_usd:
         raise bad_request(
             f"Amounts go from ${settings.topup_min_usd} to ${settings.topup_max_usd}.",
@@ -128,7 +135,7 @@ def _check_amount(settings: Settings, dollars: Decimal, param: str) -> int:
     return int(dollars * 100)
 
 
-async def _customer(
+async def customer_of(
     db: AsyncSession, ctx: OrgContext, payments: Payments
 ) -> tuple[BillingAccount, str]:
     """The organisation's one Stripe customer, created on its first payment. Stripe is asked
@@ -155,10 +162,10 @@ async def create_checkout(
 ) -> CheckoutCreated:
     if payments is None:
         raise payments_not_configured()
-    cents = _check_amount(settings, body.amount_usd, "amount_usd")
+    cents = check_amount(settings, body.amount_usd, "amount_usd")
     base = settings.base_url
     try:
-        _, customer = await _customer(db, ctx, payments)
+        _, customer = await customer_of(db, ctx, payments)
         checkout = await payments.create_checkout(
             customer=customer,
             organization_id=ctx.organization.id,
@@ -169,7 +176,7 @@ async def create_checkout(
             idempotency_key=f"checkout:{uuid.uuid4()}",
         )
     except stripe.StripeError as exc:
-        raise _stripe_unavailable(exc) from exc
+        raise stripe_unavailable(exc) from exc
     db.add(
         StripePayment(
             organization_id=ctx.organization.id,
@@ -190,7 +197,7 @@ async def create_checkout(
     return CheckoutCreated(id=checkout.id, url=checkout.url)
 
 
-def _stripe_unavailable(exc: stripe.StripeError) -> ApiError:
+def stripe_unavailable(exc: stripe.StripeError) -> ApiError:
     return ApiError(
         502, "payment_provider_error", f"Stripe did not accept the request: {exc.user_message}"
     )
@@ -208,7 +215,7 @@ async def confirm_checkout(
         try:
             checkout = await payments.retrieve_checkout(session_id)
         except stripe.StripeError as exc:
-            raise _stripe_unavailable(exc) from exc
+            raise stripe_unavailable(exc) from exc
         await apply_checkout(db, checkout, clock)
         await db.refresh(payment)
     return payment_out(payment)
@@ -250,7 +257,7 @@ async def update_auto_refill(
 ) -> None:
     if not payments_configured:
         raise payments_not_configured()
-    _check_amount(settings, body.amount_usd, "amount_usd")
+    check_amount(settings, body.amount_usd, "amount_usd")
     if body.monthly_cap_usd is not None and body.monthly_cap_usd < body.amount_usd:
         raise bad_request(
             "The monthly cap must allow at least one refill.",
@@ -311,9 +318,9 @@ def _spend_lines(rows: Iterable[tuple[str, int, int]]) -> list[SpendLine]:
 
 async def spend(db: AsyncSession, ctx: OrgContext, month: str | None, now: datetime) -> Spend:
     start, end = parse_month(month) if month else (month_start(now), now)
-    by_model = _spend_lines(await repository.spend(db, ctx.organization.id, start, end, "model"))
+    by_model = _spend_lines(await repository.spend_by_model(db, ctx.organization.id, start, end))
     by_service = _spend_lines(
-        await repository.spend(db, ctx.organization.id, start, end, "service")
+        await repository.spend_by_endpoint(db, ctx.organization.id, start, end)
     )
     total = sum(line.cost_nanos for line in by_model)
     return Spend(
@@ -337,6 +344,16 @@ def decode_cursor(text: str) -> repository.Cursor:
     return repository.Cursor(moment, key)
 
 
+def describe_line(line: repository.Line) -> str:
+    """What a line says: a model's requests of a day, a deployment's running time of a day
+    ("llama-70b (4.5 h)"), or the ledger entry's own words."""
+    if line.kind == "usage":
+        return f"{line.description} ({line.entries} requests)"
+    if line.kind == "compute":
+        return f"{line.description} ({line.seconds / 3600:.2f} h)"
+    return line.description
+
+
 async def transactions(
     db: AsyncSession, ctx: OrgContext, cursor: str | None, limit: int
 ) -> TransactionPage:
@@ -351,11 +368,7 @@ async def transactions(
                 id=line.key,
                 kind=line.kind,
                 at=line.at,
-                description=(
-                    f"{line.description} ({line.entries} requests)"
-                    if line.kind == "usage"
-                    else line.description
-                ),
+                description=describe_line(line),
                 entries=line.entries,
                 amount_nanos=line.amount_nanos,
                 amount_usd=usd(line.amount_nanos),
@@ -395,29 +408,11 @@ async def transactions_csv(db: AsyncSession, ctx: OrgContext) -> str:
         cursor = page.next_cursor
 
 
-async def statement_csv(db: AsyncSession, ctx: OrgContext, month: str) -> str:
-    """Opening balance, usage by model, every other entry, closing balance: the closing
-    balance is the opening plus every line, so the statement adds up."""
-    start, end = parse_month(month)
-    organization_id = ctx.organization.id
-    opening = await repository.ledger_sum_before(db, organization_id, start)
-    closing = await repository.ledger_sum_before(db, organization_id, end)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["statement", ctx.organization.name, month, "", ""])
-    writer.writerow(["section", "date", "description", "quantity", "amount_usd"])
-    writer.writerow(["opening balance", f"{start:%Y-%m-%d}", "", "", usd(opening)])
-    for model, requests, amount in await repository.usage_charged(db, organization_id, start, end):
-        writer.writerow(["usage", month, model, f"{requests} requests", usd(int(amount))])
-    for entry in await repository.entries_between(db, organization_id, start, end):
-        writer.writerow(
-            [
-                entry.kind,
-                f"{entry.created_at:%Y-%m-%d}",
-                entry.description,
-                "",
-                usd(entry.amount_nanos),
-            ]
-        )
-    writer.writerow(["closing balance", f"{end:%Y-%m-%d}", "", "", usd(closing)])
-    return out.getvalue()
+async def paid_payment(db: AsyncSession, ctx: OrgContext, payment_id: int) -> StripePayment:
+    """A payment of this organisation that was paid: only those have an invoice."""
+    payment = await db.get(StripePayment, payment_id)
+    if payment is None or payment.organization_id != ctx.organization.id:
+        raise not_found("payment")
+    if payment.status != "paid":
+        raise conflict("Only a paid payment has an invoice.", code="payment_not_paid")
+    return payment

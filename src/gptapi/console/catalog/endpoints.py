@@ -1,54 +1,30 @@
-"""The public price list: the models anyone can call and what they cost, for the landing page
-and documentation before a visitor has an API key."""
+"""The models: the public price list (landing page, Models page, documentation) and the
+models an organisation may call (the playground)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Request
 
-from gptapi.gateway.catalog import ModelCatalog
-from gptapi.kit.money import millis_to_decimal
+from gptapi.console.catalog import service
+from gptapi.console.catalog.schemas import ModelList
+from gptapi.console.deps import DbSession, OrgContext, require
+from gptapi.console.permissions import Capability
 
 router = APIRouter(tags=["catalog"])
 
-
-class ModelPricing(BaseModel):
-    currency: Literal["USD"] = "USD"
-    unit: Literal["1M tokens"] = "1M tokens"
-    input: Decimal
-    output: Decimal
+Member = Annotated[OrgContext, Depends(require(Capability.ORG_READ))]
 
 
-class PublicModel(BaseModel):
-    id: str
-    name: str
-    type: str
-    description: str
-    pricing: ModelPricing
+@router.get("/models", summary="Models, prices, context, capabilities and health (public)")
+async def list_models(request: Request, db: DbSession) -> ModelList:
+    serving = request.app.state.serving
+    return ModelList(data=await service.public_models(db, serving.catalog, serving.registry))
 
 
-class ModelList(BaseModel):
-    data: list[PublicModel]
-
-
-@router.get("/models", summary="Models and their prices (public)")
-async def list_models(request: Request) -> ModelList:
-    catalog: ModelCatalog = request.app.state.serving.catalog
-    return ModelList(
-        data=[
-            PublicModel(
-                id=m.internal_name,
-                name=m.name,
-                type=m.kind,
-                description=m.description,
-                pricing=ModelPricing(
-                    input=millis_to_decimal(m.input_price),
-                    output=millis_to_decimal(m.output_price),
-                ),
-            )
-            for m in catalog.all()
-        ]
-    )
+@router.get("/orgs/{org_id}/models", summary="The models this organization may call")
+async def organization_models(request: Request, ctx: Member, db: DbSession) -> ModelList:
+    serving = request.app.state.serving
+    models = await service.models_for(db, ctx.organization.id, serving.catalog, serving.registry)
+    return ModelList(data=models)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.config import Settings
 from gptapi.console.auth import throttle
 from gptapi.console.contact.schemas import ContactForm
-from gptapi.console.mail import Mail
+from gptapi.mail.message import Mail
 from gptapi.models import ContactMessage, User
 
 # Per client address: enough for a real conversation, too few to flood the operator's inbox.

@@ -25,7 +25,7 @@ async def keys_with_creators(
     rows = await session.execute(
         select(ApiKey, User.email)
         .outerjoin(User, User.id == ApiKey.user_id)
-        .where(ApiKey.organization_id == organization_id)
+        .where(ApiKey.organization_id == organization_id, ApiKey.purpose == "api")
         .order_by(ApiKey.created_at.desc())
     )
     return [(a, b) for a, b in rows]

@@ -15,10 +15,12 @@ from gptapi import outbox
 from gptapi.admin import service as admin
 from gptapi.console.audit import record_change
 from gptapi.console.deps import OrgContext
-from gptapi.console.errors import bad_request, conflict, not_found
+from gptapi.console.errors import bad_request, conflict, forbidden, not_found
 from gptapi.console.keys import repository
 from gptapi.console.keys.schemas import KeyCreate, KeyCreated, KeyOut, KeyStatus, KeyUpdate
+from gptapi.gateway import announcements
 from gptapi.kit.clock import month_start, rfc3339
+from gptapi.kit.key_scopes import Scope, scopes_of, stored_form
 from gptapi.models import ApiKey
 from gptapi.usage_sums import cost_by_key
 
@@ -29,6 +31,7 @@ _EDITABLE = (
     "tpm_limit",
     "monthly_spend_cap_nanos",
     "allowed_models",
+    "scopes",
 )
 
 
@@ -49,6 +52,7 @@ async def create(
     session: AsyncSession, ctx: OrgContext, body: KeyCreate, now: datetime
 ) -> KeyCreated:
     await _check(session, body.expires_at, body.allowed_models, now)
+    _check_scopes(ctx, body.scopes, test_mode=body.mode == "test")
     key, secret = await admin.create_key(
         session,
         ctx.organization,
@@ -57,9 +61,11 @@ async def create(
         rpm_limit=body.rpm_limit,
         tpm_limit=body.tpm_limit,
         expires_at=body.expires_at,
+        test_mode=body.mode == "test",
     )
     key.monthly_spend_cap_nanos = body.monthly_spend_cap_nanos
     key.allowed_models = _normalized(body.allowed_models)
+    key.scopes = stored_form(body.scopes)
     key.created_at = now
     await session.flush()
     record_change(
@@ -74,6 +80,8 @@ async def create(
             "api_key_id": str(key.id),
             "name": key.name,
             "prefix": key.key_prefix,
+            "mode": "test" if key.test_mode else "live",
+            "scopes": stored_form(scopes_of(key.scopes)),
             "created_by": str(ctx.viewer.user.id),
             "created_at": rfc3339(now),
         },
@@ -88,11 +96,15 @@ async def update(
     if key.revoked:
         raise conflict("This key is revoked; create a new one instead.", code="key_revoked")
     changes = {field: getattr(body, field) for field in _EDITABLE if field in body.model_fields_set}
-    if changes.get("name", "") is None:
-        raise bad_request("name cannot be null.", param="name")
+    for field in ("name", "scopes"):
+        if field in changes and changes[field] is None:
+            raise bad_request(f"{field} cannot be null.", param=field)
     await _check(session, changes.get("expires_at"), changes.get("allowed_models"), now)
     if "allowed_models" in changes:
         changes["allowed_models"] = _normalized(changes["allowed_models"])
+    if "scopes" in changes:
+        _check_scopes(ctx, changes["scopes"], test_mode=key.test_mode)
+        changes["scopes"] = stored_form(changes["scopes"])
     before = _settings(key)
     for field, value in changes.items():
         setattr(key, field, value)
@@ -112,6 +124,7 @@ async def revoke(
         return
     key.revoked = True
     key.revoked_at = now
+    announcements.revoked(session, [key.key_hash])
     record_change(
         session,
         ctx,
@@ -163,6 +176,7 @@ def describe(key: ApiKey, creator_email: str | None, spend: int, now: datetime) 
         id=key.id,
         name=key.name,
         prefix=key.key_prefix,
+        mode="test" if key.test_mode else "live",
         status=_status(key, now),
         created_at=key.created_at,
         created_by=key.user_id,
@@ -174,6 +188,7 @@ def describe(key: ApiKey, creator_email: str | None, spend: int, now: datetime) 
         tpm_limit=key.tpm_limit,
         monthly_spend_cap_nanos=key.monthly_spend_cap_nanos,
         allowed_models=key.allowed_models,
+        scopes=sorted(scopes_of(key.scopes)),
         month_to_date_spend_nanos=spend,
     )
 
@@ -201,6 +216,23 @@ async def _check(
             )
 
 
+def _check_scopes(ctx: OrgContext, scopes: list[Scope], *, test_mode: bool) -> None:
+    if test_mode and set(scopes) != {Scope.INFERENCE}:
+        # A test key is never charged; deployments would spend the real balance.
+        raise bad_request("A test-mode key has the inference scope only.", param="scopes")
+    granter = ctx.viewer.key
+    if granter is not None:
+        beyond = set(scopes) - granter.scopes
+        if beyond:
+            # A key hands out no more than it holds.
+            raise forbidden(
+                "An API key cannot grant scopes it lacks: "
+                + ", ".join(sorted(s.value for s in beyond))
+                + ".",
+                code="insufficient_scope",
+            )
+
+
 def _normalized(models: list[str] | None) -> list[str] | None:
     return None if models is None else sorted(set(models))
 
@@ -213,4 +245,5 @@ def _settings(key: ApiKey) -> dict[str, Any]:
         "tpm_limit": key.tpm_limit,
         "monthly_spend_cap_nanos": key.monthly_spend_cap_nanos,
         "allowed_models": key.allowed_models,
+        "scopes": key.scopes,
     }

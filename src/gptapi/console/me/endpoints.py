@@ -14,14 +14,14 @@ router = APIRouter(prefix="/me", tags=["auth"])
 
 
 @router.get("", summary="The signed-in user and their organizations")
-async def get_me(viewer: CurrentViewer, db: DbSession) -> Me:
-    return await service.me(db, viewer.user)
+async def get_me(viewer: CurrentViewer, db: DbSession, state: State) -> Me:
+    return await service.me(db, viewer.user, state.secret_key)
 
 
 @router.patch("", summary="Change your display name")
-async def update_me(body: UpdateMe, viewer: CurrentViewer, db: DbSession) -> Me:
+async def update_me(body: UpdateMe, viewer: CurrentViewer, db: DbSession, state: State) -> Me:
     viewer.user.name = body.name.strip()
-    return await service.me(db, viewer.user)
+    return await service.me(db, viewer.user, state.secret_key)
 
 
 @router.delete(

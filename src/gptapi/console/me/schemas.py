@@ -31,6 +31,9 @@ class OrganizationMembership(BaseModel):
 
 class Me(BaseModel):
     user: UserOut
+    # What the console reports product analytics under (with consent): a keyed hash of the
+    # user id, unlinkable to the person without the server's secret.
+    analytics_id: str
     organizations: list[OrganizationMembership]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from datetime import datetime
 
@@ -13,10 +15,16 @@ from gptapi.console.auth import tokens, two_factor
 from gptapi.console.auth.sessions import end_all_sessions
 from gptapi.console.errors import conflict
 from gptapi.console.me.schemas import Me, OrganizationMembership, UserOut
-from gptapi.models import ApiKey, Membership, OAuthIdentity, Organization, User
+from gptapi.gateway import announcements
+from gptapi.models import ApiKey, Membership, OAuthIdentity, Organization, StoredResponse, User
 
 
-async def me(db: AsyncSession, user: User) -> Me:
+def analytics_id(secret_key: bytes, user_id: uuid.UUID) -> str:
+    """A stable pseudonym for product analytics: says nothing about who the person is."""
+    return hmac.new(secret_key, b"analytics:" + user_id.bytes, hashlib.sha256).hexdigest()[:24]
+
+
+async def me(db: AsyncSession, user: User, secret_key: bytes) -> Me:
     rows = await db.execute(
         select(Organization, Membership.role)
         .join(Membership, Membership.organization_id == Organization.id)
@@ -24,6 +32,7 @@ async def me(db: AsyncSession, user: User) -> Me:
         .order_by(Organization.is_personal.desc(), Organization.name)
     )
     return Me(
+        analytics_id=analytics_id(secret_key, user.id),
         user=UserOut(
             id=user.id,
             email=user.email,
@@ -86,17 +95,21 @@ async def delete_account(db: AsyncSession, user: User, *, now: datetime, ip: str
     (docs/privacy.md, "Account deletion")."""
     closing = await _organizations_to_close(db, user)
     closing_ids = [organization.id for organization in closing]
-    await db.execute(
+    revoked = await db.scalars(
         update(ApiKey)
         .where(
             or_(ApiKey.user_id == user.id, ApiKey.organization_id.in_(closing_ids)),
             ApiKey.revoked.is_(False),
         )
         .values(revoked=True, revoked_at=now)
+        .returning(ApiKey.key_hash)
     )
+    announcements.revoked(db, revoked)
     for organization in closing:
         organization.is_active = False
         organization.deleted_at = now
+    # What people asked the models, kept by the Responses API: not part of the books.
+    await db.execute(delete(StoredResponse).where(StoredResponse.organization_id.in_(closing_ids)))
     await db.execute(delete(Membership).where(Membership.user_id == user.id))
     await db.execute(delete(OAuthIdentity).where(OAuthIdentity.user_id == user.id))
     await tokens.revoke(db, user)

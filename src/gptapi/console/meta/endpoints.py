@@ -23,6 +23,11 @@ class PublicConfig(BaseModel):
     oauth_providers: list[str]
     supabase_url: str | None
     supabase_anon_key: str | None
+    # The console's error reports (Sentry) and, with the visitor's consent, product
+    # analytics (PostHog); None when not configured.
+    sentry_dsn: str | None
+    posthog_key: str | None
+    posthog_host: str | None
 
 
 @router.get("/config", summary="Public configuration for the web console")
@@ -37,4 +42,7 @@ async def public_config(state: State) -> PublicConfig:
         oauth_providers=list(configured_providers(s)),
         supabase_url=s.supabase_url if supabase else None,
         supabase_anon_key=s.supabase_anon_key if supabase else None,
+        sentry_dsn=s.sentry_browser_dsn or None,
+        posthog_key=s.posthog_key or None,
+        posthog_host=s.posthog_host if s.posthog_key else None,
     )

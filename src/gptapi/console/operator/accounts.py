@@ -34,7 +34,7 @@ from gptapi.console.rows import get_or_404
 from gptapi.console.usage.money import usd
 from gptapi.kit import cursor as keyset
 from gptapi.kit.money import dollars_to_nanos
-from gptapi.models import CreditTransaction, Organization, User
+from gptapi.models import CreditTransaction, Membership, Organization, User
 
 # Namespaces the client's Idempotency-Key among the ledger's other keys.
 GRANT_KEY_PREFIX = "operator-grant:"
@@ -87,7 +87,7 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def organization_out(organization: Organization) -> OrganizationOut:
+def organization_out(organization: Organization, owner_email: str | None = None) -> OrganizationOut:
     return OrganizationOut(
         id=organization.id,
         name=organization.name,
@@ -96,7 +96,19 @@ def organization_out(organization: Organization) -> OrganizationOut:
         balance_nanos=organization.balance_nanos,
         balance_usd=usd(organization.balance_nanos),
         created_at=organization.created_at,
+        owner_email=owner_email,
     )
+
+
+async def _owner_emails(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each organisation's earliest owner."""
+    rows = await db.execute(
+        select(Membership.organization_id, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organization_id.in_(ids), Membership.role == "owner")
+        .order_by(Membership.created_at.desc())
+    )
+    return dict(rows.tuples().all())  # newest first, so the earliest owner is kept
 
 
 async def list_users(
@@ -117,8 +129,10 @@ async def list_organizations(
         statement = statement.where(_contains(Organization.name, query))
     page = _page(statement, Organization.created_at, Organization.id, cursor, limit)
     rows = list((await db.scalars(page)).all())
+    owners = await _owner_emails(db, [o.id for o in rows[:limit]])
     return OrganizationPage(
-        data=[organization_out(o) for o in rows[:limit]], next_cursor=_next_cursor(rows, limit)
+        data=[organization_out(o, owners.get(o.id)) for o in rows[:limit]],
+        next_cursor=_next_cursor(rows, limit),
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Query, Request,
 
 from gptapi.console import audit
 from gptapi.console.deps import DbSession, PlatformAdmin, State, platform_admin
+from gptapi.console.fields import RowId
 from gptapi.console.operator import accounts, pricing, servers
 from gptapi.console.operator.schemas import (
     AuditEntryOut,
@@ -27,6 +28,7 @@ from gptapi.console.operator.schemas import (
     UserOut,
     UserPage,
 )
+from gptapi.gateway import announcements
 from gptapi.gateway.upstream.registry import UpstreamRegistry
 
 router = APIRouter(prefix="/admin", tags=["operator"], dependencies=[Depends(platform_admin)])
@@ -46,16 +48,19 @@ def _registry(request: Request) -> UpstreamRegistry | None:
     return runtime.serving.registry if runtime is not None else None
 
 
-def _refresh_catalog(request: Request, tasks: BackgroundTasks) -> None:
-    """This process's gateway sees the change at once (after the commit); others within
-    their catalog refresh interval. Background tasks run only once the endpoint has answered
-    successfully, so a refused change refreshes nothing."""
+def _refresh_catalog(request: Request, tasks: BackgroundTasks, db: DbSession) -> None:
+    """This process's gateway sees the change at once (after the commit); every other
+    process when the announcement reaches it (with Redis), else within its catalog refresh
+    interval. Background tasks run, and announcements go, only once the change committed,
+    so a refused change refreshes nothing."""
+    announcements.catalog_changed(db)
     runtime = _runtime(request)
     if runtime is not None:
         tasks.add_task(runtime.serving.catalog.refresh)
 
 
-def _sync_servers(request: Request, tasks: BackgroundTasks) -> None:
+def _sync_servers(request: Request, tasks: BackgroundTasks, db: DbSession) -> None:
+    announcements.catalog_changed(db)
     runtime = _runtime(request)
     if runtime is not None:
         tasks.add_task(runtime.sync_servers)
@@ -85,7 +90,7 @@ async def create_model(
 
 
 @router.get("/models/{model_id}", summary="One model and its price schedule")
-async def get_model(model_id: int, db: DbSession, state: State) -> ModelOut:
+async def get_model(model_id: RowId, db: DbSession, state: State) -> ModelOut:
     return await pricing.describe(db, await pricing.find_model(db, model_id), state.clock.now())
 
 
@@ -95,7 +100,7 @@ async def get_model(model_id: int, db: DbSession, state: State) -> ModelOut:
     dependencies=[RefreshesCatalog],
 )
 async def update_model(
-    model_id: int,
+    model_id: RowId,
     body: ModelUpdate,
     admin: PlatformAdmin,
     db: DbSession,
@@ -112,7 +117,7 @@ async def update_model(
     dependencies=[RefreshesCatalog],
 )
 async def change_price(
-    model_id: int,
+    model_id: RowId,
     body: PriceChange,
     admin: PlatformAdmin,
     db: DbSession,
@@ -129,8 +134,8 @@ async def change_price(
     dependencies=[RefreshesCatalog],
 )
 async def cancel_price(
-    model_id: int,
-    price_id: int,
+    model_id: RowId,
+    price_id: RowId,
     admin: PlatformAdmin,
     db: DbSession,
     state: State,
@@ -170,7 +175,7 @@ async def add_server(
     dependencies=[SyncsServers],
 )
 async def update_server(
-    server_id: int,
+    server_id: RowId,
     body: ServerUpdate,
     admin: PlatformAdmin,
     db: DbSession,
@@ -187,7 +192,7 @@ async def update_server(
     dependencies=[SyncsServers],
 )
 async def remove_server(
-    server_id: int,
+    server_id: RowId,
     admin: PlatformAdmin,
     db: DbSession,
 ) -> Response:

@@ -27,7 +27,7 @@ from gptapi.console.operator.schemas import (
 )
 from gptapi.console.rows import get_or_404
 from gptapi.kit.money import dollars_to_millis, millis_to_decimal
-from gptapi.models import Model, ModelPrice
+from gptapi.models import Deployment, Model, ModelPrice
 
 PAST_ALLOWANCE = timedelta(minutes=1)
 FURTHEST_AHEAD = timedelta(days=3650)
@@ -89,7 +89,9 @@ async def _schedules(db: AsyncSession, model_ids: list[int]) -> dict[int, list[M
 
 
 async def list_models(db: AsyncSession, now: datetime) -> list[ModelOut]:
-    models = list((await db.scalars(select(Model).order_by(Model.id))).all())
+    # Deployments' private models (priced per second, not per token) are not on the list.
+    public = Model.id.not_in(select(Deployment.model_id))
+    models = list((await db.scalars(select(Model).where(public).order_by(Model.id))).all())
     schedules = await _schedules(db, [m.id for m in models])
     return [model_out(m, schedules.get(m.id, []), now) for m in models]
 

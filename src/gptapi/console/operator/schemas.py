@@ -122,6 +122,9 @@ class OrganizationOut(BaseModel):
     balance_nanos: int
     balance_usd: str
     created_at: datetime
+    owner_email: str | None = Field(
+        default=None, description="The earliest owner's address, to tell like-named ones apart."
+    )
 
 
 class OrganizationPage(BaseModel):

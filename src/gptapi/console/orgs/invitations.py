@@ -17,10 +17,10 @@ from gptapi.console.audit import record_change
 from gptapi.console.auth.sessions import hash_token
 from gptapi.console.deps import OrgContext, Viewer
 from gptapi.console.errors import ApiError, conflict, forbidden, not_found
-from gptapi.console.mail import Mail
 from gptapi.console.orgs import repository
 from gptapi.console.orgs.schemas import InvitationCreate, InvitationOut, InvitationPreview
 from gptapi.console.permissions import Role
+from gptapi.mail.message import Mail
 from gptapi.models import Invitation, Membership, Organization
 
 LIFETIME = timedelta(days=7)

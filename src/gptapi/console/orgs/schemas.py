@@ -9,10 +9,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from gptapi.console.fields import NewEmail
+from gptapi.console.fields import PRINTABLE, NewEmail
 from gptapi.console.permissions import Role
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Printable only: the name goes into mail subjects (invitations), which are one line.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
+]
 # NULL: the platform default; 0: unlimited.
 Limit = Annotated[int, Field(ge=0, le=2_000_000_000)]
 

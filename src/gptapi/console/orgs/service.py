@@ -19,7 +19,7 @@ from gptapi.console.keys import service as keys
 from gptapi.console.orgs import repository
 from gptapi.console.orgs.schemas import MemberOut, OrganizationOut, OrganizationUpdate
 from gptapi.console.permissions import Capability, Role, allows
-from gptapi.models import Invitation, Membership, Organization, User
+from gptapi.models import Invitation, Membership, Organization, StoredResponse, User
 
 
 async def my_organizations(session: AsyncSession, viewer: Viewer) -> list[OrganizationOut]:
@@ -75,7 +75,8 @@ def update(session: AsyncSession, ctx: OrgContext, body: OrganizationUpdate) -> 
 
 
 async def delete_organization(session: AsyncSession, ctx: OrgContext, now: datetime) -> None:
-    """Members, invitations and keys go; the books (ledger, usage) stay for accounting."""
+    """Members, invitations, keys and stored responses go; the books (ledger, usage) stay
+    for accounting."""
     organization = ctx.organization
     if organization.is_personal:
         raise conflict(
@@ -91,6 +92,9 @@ async def delete_organization(session: AsyncSession, ctx: OrgContext, now: datet
     await keys.revoke_all(session, ctx, now, reason="organization deleted")
     await session.execute(delete(Invitation).where(Invitation.organization_id == organization.id))
     await session.execute(delete(Membership).where(Membership.organization_id == organization.id))
+    await session.execute(
+        delete(StoredResponse).where(StoredResponse.organization_id == organization.id)
+    )
     organization.deleted_at = now
     organization.is_active = False
     record_change(

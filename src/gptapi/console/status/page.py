@@ -13,6 +13,7 @@ from gptapi.console.status import repository
 from gptapi.console.status.derive import ServiceStatus, worst
 from gptapi.console.status.incidents import describe
 from gptapi.console.status.schemas import (
+    IncidentOut,
     ResponseTimePoint,
     ServerOut,
     ServiceOut,
@@ -30,6 +31,29 @@ _HEADLINES = {
     ServiceStatus.PARTIAL: "Partial outage",
     ServiceStatus.MAJOR: "Major outage",
 }
+
+
+# An open incident is at least this bad, whatever the measurements say (an operator may
+# know of trouble the monitor cannot see).
+_SEVERITY_STATUS = {
+    "critical": ServiceStatus.MAJOR,
+    "high": ServiceStatus.PARTIAL,
+    "medium": ServiceStatus.DEGRADED,
+    "low": ServiceStatus.DEGRADED,
+}
+
+
+def headline_of(
+    components: list[ServiceStatus], open_incidents: list[IncidentOut]
+) -> tuple[ServiceStatus, str]:
+    """The page's overall state and headline: the worst of the components and of what the
+    open incidents declare; "All systems operational" only with neither."""
+    overall = worst(components + [_SEVERITY_STATUS[i.severity] for i in open_incidents])
+    if not open_incidents:
+        return overall, _HEADLINES[overall]
+    if len(open_incidents) == 1:
+        return overall, f"{_HEADLINES[overall]}: {open_incidents[0].title}"
+    return overall, f"{_HEADLINES[overall]}: {len(open_incidents)} open incidents"
 
 
 def uptime_day(day: date, row: ServiceUptimeDaily | None) -> UptimeDay:
@@ -78,10 +102,14 @@ async def status_page(session: AsyncSession, settings: Settings, now: datetime) 
     incidents = await repository.incidents_since(
         session, now - timedelta(days=RECENT_INCIDENT_DAYS), limit=RECENT_INCIDENT_LIMIT
     )
-    overall = worst([ServiceStatus(service.status) for service in services])
+    described = await describe(session, incidents)
+    overall, headline = headline_of(
+        [ServiceStatus(service.status) for service in services],
+        [incident for incident in described if incident.status != "resolved"],
+    )
     return StatusPage(
         status=overall.value,
-        description=_HEADLINES[overall],
+        description=headline,
         updated_at=max((service.last_updated for service in services), default=now),
         services=[
             ServiceOut(
@@ -99,5 +127,5 @@ async def status_page(session: AsyncSession, settings: Settings, now: datetime) 
             for service in services
         ],
         servers=[ServerOut.model_validate(server) for _, server in sorted(servers.items())],
-        incidents=await describe(session, incidents),
+        incidents=described,
     )

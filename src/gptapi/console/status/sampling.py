@@ -9,7 +9,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-import aiohttp
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -66,7 +65,7 @@ async def _probe(client: UpstreamClient, server: UpstreamServer) -> int | None:
     started = time.monotonic()
     try:
         status, _ = await client.get_json(server, "/health", PROBE_TIMEOUT)
-    except (aiohttp.ClientError, TimeoutError, OSError):
+    except OSError:
         return None
     return elapsed_ms(started) if status == 200 else None
 

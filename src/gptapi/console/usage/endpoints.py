@@ -19,7 +19,9 @@ from gptapi.console.usage.schemas import (
     Breakdown,
     Granularity,
     GroupBy,
+    LatencyReport,
     RequestPage,
+    SpendByService,
     Summary,
     Timeseries,
 )
@@ -40,8 +42,12 @@ def log_filter(
     model: Annotated[str | None, Query(max_length=100)] = None,
     key_id: uuid.UUID | None = None,
     status: Annotated[int | None, Query(ge=100, le=599)] = None,
+    refused: Annotated[
+        bool | None,
+        Query(description="true: only requests refused after the key was accepted; false: none"),
+    ] = None,
 ) -> LogFilter:
-    where = LogFilter(context.organization.id, start, end, model, key_id, status)
+    where = LogFilter(context.organization.id, start, end, model, key_id, status, refused)
     service.check_filter(where)
     return where
 
@@ -52,6 +58,14 @@ Filter = Annotated[LogFilter, Depends(log_filter)]
 @router.get("/summary", summary="Totals for a period, and the cost so far this month (UTC)")
 async def summary(context: Reader, db: DbSession, state: State, start: Start, end: End) -> Summary:
     return await service.summary(db, context.organization.id, start, end, state.clock.now())
+
+
+@router.get(
+    "/services",
+    summary="Spend per service (token API, deployments, pods, storage) and GPU-hours",
+)
+async def services(context: Reader, db: DbSession, start: Start, end: End) -> SpendByService:
+    return await service.spend_by_service(db, context.organization.id, start, end)
 
 
 @router.get("/timeseries", summary="Totals per hour or per day (UTC), empty buckets included")
@@ -71,6 +85,14 @@ async def breakdown(
     context: Reader, db: DbSession, start: Start, end: End, by: GroupBy = "model"
 ) -> Breakdown:
     return await service.breakdown(db, context.organization.id, start, end, by)
+
+
+@router.get(
+    "/latency",
+    summary="Latency percentiles per model over the newest completed requests of a period",
+)
+async def latency(context: Reader, db: DbSession, start: Start, end: End) -> LatencyReport:
+    return await service.latency(db, context.organization.id, start, end)
 
 
 @router.get("/requests", summary="The request log, newest first, a page at a time")

@@ -87,8 +87,48 @@ class RequestRecord(BaseModel):
     status: int
     outcome: str
     latency_ms: int
+    test_mode: bool  # made with a test-mode key: never charged
 
 
 class RequestPage(BaseModel):
     data: list[RequestRecord]
     next_cursor: str | None
+
+
+class LatencyGroup(BaseModel):
+    model: str
+    requests: int
+    p50_ms: int
+    p90_ms: int
+    p99_ms: int
+
+
+class LatencyReport(BaseModel):
+    start: datetime
+    end: datetime
+    sample_limit: int
+    sampled: int
+    groups: list[LatencyGroup]
+
+
+Service = Literal["token_api", "deployments", "pods", "storage"]
+
+
+class ServiceSpend(BaseModel):
+    service: Service
+    cost_nanos: int
+    cost_usd: str
+
+
+class SpendByService(BaseModel):
+    """What the ledger charged in a period, per service, and the GPU time behind it."""
+
+    start: datetime
+    end: datetime
+    services: list[ServiceSpend]
+    total_cost_nanos: int
+    total_cost_usd: str
+    # Running time in the period of deployments (every replica counted) and custom pods.
+    running_hours: float
+    gpu_hours: float  # the same, times the GPUs each one holds (0 for CPU deployments)
+    average_cost_per_hour_usd: str | None  # deployments' and pods' GPU spend per running hour

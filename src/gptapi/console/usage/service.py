@@ -1,9 +1,11 @@
 """Usage reports. Whole hours come from the hourly rollup; only the parts of a range that
 start or end off the hour (under an hour each) are summed from request rows, so a report
-costs the same whether the organisation made a thousand requests or ten million."""
+costs the same whether the organisation made a thousand requests or ten million. Past the
+raw usage retention only whole hours can be summed."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,9 +24,14 @@ from gptapi.console.usage.schemas import (
     Granularity,
     GroupBy,
     GroupTotals,
+    LatencyGroup,
+    LatencyReport,
     RequestKey,
     RequestPage,
     RequestRecord,
+    Service,
+    ServiceSpend,
+    SpendByService,
     Summary,
     Timeseries,
     Totals,
@@ -33,6 +40,7 @@ from gptapi.kit import cursor as keyset
 from gptapi.kit.clock import month_start
 from gptapi.kit.cursor import EARLIEST, LATEST
 from gptapi.models import UsageLog
+from gptapi.usage_history.retention import kept_from
 from gptapi.usage_sums import (
     HOUR,
     GroupColumn,
@@ -65,6 +73,23 @@ def check_range(start: datetime, end: datetime) -> None:
         raise bad_request("end must be after start.", param="end", code="invalid_range")
 
 
+async def check_kept(db: AsyncSession, start: datetime, end: datetime) -> None:
+    """A range's parts off the hour are summed from request rows: before the retention
+    horizon those are gone (only the hourly rollup is kept), so such a range is refused
+    rather than answered short."""
+    horizon = await kept_from(db)
+    if horizon is None:
+        return
+    for moment, param in ((start, "start"), (end, "end")):
+        if moment < horizon and floor_to(moment, HOUR) != moment:
+            raise bad_request(
+                f"Usage before {horizon.isoformat()} is kept per hour only: give a {param} "
+                "on the hour.",
+                param=param,
+                code="before_raw_retention",
+            )
+
+
 def _totals(row: SumRow | None) -> Totals:
     if row is None:
         return Totals()
@@ -75,6 +100,7 @@ async def summary(
     db: AsyncSession, organization_id: uuid.UUID, start: datetime, end: datetime, now: datetime
 ) -> Summary:
     check_range(start, end)
+    await check_kept(db, start, end)
     rows = await sums(db, organization_id, start, end)
     this_month = month_start(now)
     month = await sums(db, organization_id, this_month, now) if now > this_month else []
@@ -119,6 +145,7 @@ async def breakdown(
     db: AsyncSession, organization_id: uuid.UUID, start: datetime, end: datetime, by: GroupBy
 ) -> Breakdown:
     check_range(start, end)
+    await check_kept(db, start, end)
     rows = await sums(db, organization_id, start, end, GROUP_COLUMNS[by])
     groups = _labelled(rows, await _labels(db, organization_id, by, rows))
     return Breakdown(start=start, end=end, by=by, groups=groups)
@@ -201,6 +228,7 @@ def record(row: UsageLog, model: str, key_name: str, key_prefix: str) -> Request
         status=row.status,
         outcome=row.outcome,
         latency_ms=row.latency_ms,
+        test_mode=row.test_mode,
     )
 
 
@@ -225,3 +253,82 @@ async def request_page(
         last = rows[limit - 1][0]
         next_cursor = keyset.encode(last.created_at, last.id)
     return RequestPage(data=records, next_cursor=next_cursor)
+
+
+# ---------------------------------------------------------------- latency
+
+LATENCY_SAMPLE = 5000
+
+
+def percentile(sorted_values: list[int], share: float) -> int:
+    """Nearest-rank percentile of an ascending, non-empty list."""
+    rank = max(1, math.ceil(share * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+async def latency(
+    db: AsyncSession, organization_id: uuid.UUID, start: datetime, end: datetime
+) -> LatencyReport:
+    """Percentiles per model over the newest completed requests of the period."""
+    check_range(start, end)
+    rows = await queries.recent_latencies(db, organization_id, start, end, LATENCY_SAMPLE)
+    per_model: dict[str, list[int]] = defaultdict(list)
+    for model, value in rows:
+        per_model[model].append(value)
+    groups = []
+    for model, values in sorted(per_model.items()):
+        values.sort()
+        groups.append(
+            LatencyGroup(
+                model=model,
+                requests=len(values),
+                p50_ms=percentile(values, 0.5),
+                p90_ms=percentile(values, 0.9),
+                p99_ms=percentile(values, 0.99),
+            )
+        )
+    return LatencyReport(
+        start=start, end=end, sample_limit=LATENCY_SAMPLE, sampled=len(rows), groups=groups
+    )
+
+
+# Which ledger entries are which service's charges. A deployment's price includes its
+# storage; a custom pod's volume is billed apart (also while the pod is stopped), so pods'
+# GPUs and their storage are two rows. The split always has the same four rows.
+SERVICE_KINDS: dict[Service, tuple[str, ...]] = {
+    "token_api": ("usage",),
+    "deployments": ("compute",),
+    "pods": ("pod",),
+    "storage": ("storage",),
+}
+
+
+async def spend_by_service(
+    db: AsyncSession, organization_id: uuid.UUID, start: datetime, end: datetime
+) -> SpendByService:
+    check_range(start, end)
+    kinds = tuple(kind for group in SERVICE_KINDS.values() for kind in group)
+    by_kind = await queries.spend_by_kind(db, organization_id, kinds, start, end)
+    services = []
+    for service, group in SERVICE_KINDS.items():
+        cost = sum(by_kind.get(kind, 0) for kind in group)
+        services.append(ServiceSpend(service=service, cost_nanos=cost, cost_usd=usd(cost)))
+    seconds = gpu_seconds = 0.0
+    for started, ended, gpus in await queries.runs_overlapping(db, organization_id, start, end):
+        ran = max(0.0, (min(ended, end) - max(started, start)).total_seconds())
+        seconds += ran
+        gpu_seconds += ran * gpus
+    total = sum(s.cost_nanos for s in services)
+    # What the running time cost: deployments and pods' GPUs (their storage runs stopped too).
+    running = by_kind.get("compute", 0) + by_kind.get("pod", 0)
+    hours = seconds / 3600
+    return SpendByService(
+        start=start,
+        end=end,
+        services=services,
+        total_cost_nanos=total,
+        total_cost_usd=usd(total),
+        running_hours=round(hours, 6),
+        gpu_hours=round(gpu_seconds / 3600, 6),
+        average_cost_per_hour_usd=usd(round(running / hours)) if seconds else None,
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from gptapi.console.permissions import Capability
+
 _ORG = "5f0c6d1e-8a43-4c4f-9a55-0d2b8f0b9a11"
 _KEY = "0b8e4a8e-3f5e-4a7b-9d7e-1c2f3a4b5c6d"
 _USER = "9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -21,6 +23,8 @@ class EventType:
     name: str
     description: str
     example: dict[str, Any]
+    # Subscribing needs the permission that reading the same data in the console needs.
+    needs: Capability | None = None
 
 
 def _incident(status: str, message: str) -> dict[str, Any]:
@@ -55,8 +59,10 @@ EVENT_TYPES: tuple[EventType, ...] = (
             "status": 200,
             "outcome": "completed",
             "latency_ms": 843,
+            "test_mode": False,  # made with a test-mode key: cost 0, never charged
             "created_at": "2026-01-15T10:02:03Z",
         },
+        needs=Capability.USAGE_READ,
     ),
     EventType(
         "usage.daily",
@@ -78,16 +84,31 @@ EVENT_TYPES: tuple[EventType, ...] = (
                 }
             ],
         },
+        needs=Capability.USAGE_READ,
     ),
     EventType(
         "balance.low",
         "The credit balance fell below the organisation's low-balance threshold.",
         {**_BALANCE, "balance_nanos": 4_200_000_000, "threshold_nanos": 5_000_000_000},
+        needs=Capability.BILLING_READ,
     ),
     EventType(
         "balance.depleted",
         "The credit balance reached zero or below; paid requests are refused until topped up.",
         {**_BALANCE, "balance_nanos": -12_000},
+        needs=Capability.BILLING_READ,
+    ),
+    EventType(
+        "balance.runway_low",
+        "The balance covers less than an hour of the deployments running now (sent once per "
+        "episode; again only after it has covered an hour or more in between).",
+        {
+            "organization_id": _ORG,
+            "balance_nanos": 1_500_000_000,
+            "running_nanos_per_hour": 1_990_000_000,
+            "hours_left": 0.75,
+        },
+        needs=Capability.BILLING_READ,
     ),
     EventType(
         "payment.succeeded",
@@ -99,8 +120,9 @@ EVENT_TYPES: tuple[EventType, ...] = (
             "currency": "usd",
             "credit_nanos": 20_000_000_000,
             "balance_nanos": 24_200_000_000,
-            "source": "checkout",  # checkout | auto_refill
+            "source": "checkout",  # checkout | auto_refill | crypto | subscription
         },
+        needs=Capability.BILLING_READ,
     ),
     EventType(
         "payment.failed",
@@ -114,6 +136,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
             "failure_code": "card_declined",
             "failure_message": "Your card was declined.",
         },
+        needs=Capability.BILLING_READ,
     ),
     EventType(
         "auto_refill.failed",
@@ -128,6 +151,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
             "failure_message": "The card requires authentication.",
             "auto_refill_disabled": False,
         },
+        needs=Capability.BILLING_READ,
     ),
     EventType(
         "api_key.created",
@@ -137,6 +161,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
             "api_key_id": _KEY,
             "name": "production",
             "prefix": "gpt_live_AbCdEfGhIjKl",
+            "mode": "live",
+            "scopes": [
+                "deployments:read",
+                "inference",
+            ],  # live | test (a gpt_test_ key, never charged)
             "created_by": _USER,
             "created_at": "2026-01-15T10:00:00Z",
         },
@@ -152,6 +181,58 @@ EVENT_TYPES: tuple[EventType, ...] = (
             "revoked_by": _USER,
             "revoked_at": "2026-01-15T12:00:00Z",
         },
+    ),
+    EventType(
+        "deployment.state_changed",
+        "A GPU cloud deployment changed state: deploying, ready, stopping, stopped, failed "
+        "(with the reason, such as an exhausted balance) or deleted.",
+        {
+            "organization_id": _ORG,
+            "deployment_id": "dep_3f9a0c1e2b4d6f8a",
+            "name": "my-bot",
+            "catalog_slug": "llama-3.1-70b",
+            "state": "ready",
+            "previous_state": "starting",
+            "reason": "",
+            "changed_at": "2026-01-15T10:02:30Z",
+        },
+    ),
+    EventType(
+        "pod.state_changed",
+        "A custom pod changed state: pending, starting, running, stopping, stopped (its volume "
+        "kept), failed (with the reason, such as an exhausted balance), terminating or "
+        "terminated.",
+        {
+            "organization_id": _ORG,
+            "pod_id": "pod_5c2e8a1f0b3d7e94",
+            "name": "training",
+            "gpu_type": "NVIDIA GeForce RTX 4090",
+            "gpu_count": 1,
+            "state": "running",
+            "previous_state": "starting",
+            "reason": "",
+            "changed_at": "2026-01-15T10:03:10Z",
+        },
+    ),
+    EventType(
+        "compute.charged",
+        "A running deployment or custom pod was charged: one event per run for every five "
+        "minutes of billed time, and one for the rest when it stops; `[from_seconds, "
+        "to_seconds)` of the run, right after the previous event's. A deployment's run names "
+        "its `deployment_id`; a pod's names its `pod_id` and `charge` (`gpu` for one start of "
+        "its GPUs, `storage` for its volume over its life).",
+        {
+            "organization_id": _ORG,
+            "deployment_id": "dep_3f9a0c1e2b4d6f8a",
+            "run_id": 42,
+            "from_seconds": 300,
+            "to_seconds": 600,
+            "amount_nanos": 165_833_334,
+            "price_nanos_per_hour": 1_990_000_000,
+            "run_started_at": "2026-01-15T10:02:30Z",
+            "run_ended": False,
+        },
+        needs=Capability.BILLING_READ,
     ),
     EventType(
         "incident.created",

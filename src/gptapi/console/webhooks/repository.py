@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, cast, or_, select, update
+from sqlalchemy import ColumnElement, String, cast, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.models import (
@@ -169,3 +169,28 @@ async def admin_emails(session: AsyncSession, organization_id: uuid.UUID) -> lis
         .order_by(User.email)
     )
     return list(rows.all())
+
+
+async def prune_events(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` events created before `before`, with their deliveries and
+    attempts, once nothing is left to do for them: fanned out, and no delivery still pending
+    (a pending one may be retried or replayed). Returns how many events went."""
+    active = exists().where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == PENDING
+    )
+    done = (
+        select(WebhookEvent.id)
+        .where(WebhookEvent.created_at < before, WebhookEvent.fanned_out.is_(True), ~active)
+        .order_by(WebhookEvent.created_at)
+        .limit(limit)
+    )
+    event_ids = list((await session.scalars(done)).all())
+    if not event_ids:
+        return 0
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(event_ids))
+    # Children first: the foreign keys cascade on PostgreSQL, but explicit deletes keep the
+    # work the same on every backend and visible in one place.
+    await session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    await session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(event_ids)))
+    await session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
+    return len(event_ids)

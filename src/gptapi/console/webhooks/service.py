@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.config import Settings
 from gptapi.console import audit
 from gptapi.console.deps import OrgContext
-from gptapi.console.errors import bad_request, conflict, not_found
+from gptapi.console.errors import bad_request, conflict, forbidden, not_found
+from gptapi.console.permissions import allows
 from gptapi.console.webhooks import repository as repo
 from gptapi.console.webhooks.catalog import EVENT_TYPES, TEST_EVENT, EventType
 from gptapi.console.webhooks.schemas import (
@@ -58,6 +59,19 @@ async def check_url(settings: Settings, url: str) -> None:
         ) from None
 
 
+def check_event_types(ctx: OrgContext, event_types: list[str]) -> None:
+    """An endpoint receives its events' data: subscribing (or changing an endpoint that is
+    subscribed) needs the permission reading that data in the console needs."""
+    needs = {event.name: event.needs for event in EVENT_TYPES}
+    refused = [t for t in event_types if (need := needs.get(t)) and not allows(ctx.role, need)]
+    if refused:
+        raise forbidden(
+            f"Your role cannot subscribe to {', '.join(refused)}: those events carry data "
+            "it may not read.",
+            code="event_type_not_allowed",
+        )
+
+
 async def get_endpoint(
     db: AsyncSession, ctx: OrgContext, endpoint_id: uuid.UUID
 ) -> WebhookEndpoint:
@@ -81,6 +95,7 @@ async def create(
 ) -> EndpointCreated:
     if len(await repo.endpoints_of(db, ctx.organization.id)) >= MAX_ENDPOINTS:
         raise conflict(f"An organization can have at most {MAX_ENDPOINTS} webhook endpoints.")
+    check_event_types(ctx, body.event_types)
     await check_url(settings, body.url)
     secret = generate_secret()
     endpoint = WebhookEndpoint(
@@ -116,6 +131,7 @@ async def update(
     now: datetime,
 ) -> None:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    check_event_types(ctx, changes.get("event_types", endpoint.event_types))
     if "url" in changes:
         await check_url(settings, changes["url"])
     for field, value in changes.items():

@@ -106,6 +106,7 @@ def _usage_created(usage: UsageLog, model: str) -> dict[str, Any]:
         "status": usage.status,
         "outcome": usage.outcome,
         "latency_ms": usage.latency_ms,
+        "test_mode": usage.test_mode,
         "created_at": rfc3339(usage.created_at),
     }
 

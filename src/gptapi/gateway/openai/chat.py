@@ -13,6 +13,7 @@ from gptapi.gateway.openai.plan import (
     upstream_payload,
 )
 from gptapi.gateway.openai.protocol import ChatCompletionRequest, parse
+from gptapi.gateway.openai.tools import constrain
 
 
 class ChatSurface:
@@ -28,7 +29,9 @@ class ChatSurface:
         max_tokens = resolve_max_tokens(
             request.max_completion_tokens or request.max_tokens, output_cap, param
         )
-        payload = upstream_payload(body, max_tokens, stream=request.stream)
+        payload, tools = constrain(
+            request, upstream_payload(body, max_tokens, stream=request.stream)
+        )
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         return Plan(
             endpoint=self.endpoint,
@@ -44,5 +47,6 @@ class ChatSurface:
             payload=payload,
             prompt_texts=[],
             prompt_token_count=0,
-            parts=split_generations(payload, None, request.n, stream=request.stream),
+            parts=split_generations(payload, None, request.n),
+            tools=tools,
         )

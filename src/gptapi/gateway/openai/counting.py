@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
 from gptapi.gateway.openai.plan import Plan
 from gptapi.gateway.upstream.client import UpstreamClient
 from gptapi.gateway.upstream.registry import UpstreamRegistry, UpstreamServer
@@ -56,7 +54,7 @@ class TokenCounter:
                 for text in delivered:
                     completion += await self._tokenize(server, text, add_special=False)
                 return Counts(prompt, completion, "counted")
-            except (CountFailed, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except (CountFailed, OSError) as exc:
                 log.warning("token count on %s failed: %s", server.base_url, exc)
         # About four bytes a token for the prompt; content chunks from llama-server carry
         # one token each.
@@ -68,7 +66,7 @@ class TokenCounter:
         return ([preferred] if preferred is not None and preferred.healthy else []) + others
 
     async def _prompt(self, server: UpstreamServer, plan: Plan) -> int:
-        if plan.endpoint != "chat.completions":
+        if plan.path != "/v1/chat/completions":  # chat, or a surface translated to it
             total = plan.prompt_token_count
             for text in plan.prompt_texts:
                 total += await self._tokenize(server, text, add_special=True)
@@ -104,12 +102,12 @@ def reported_usage(usage: object) -> tuple[int, int] | None:
     return prompt, completion or 0
 
 
-def usage_chunk(head: dict[str, Any], model: str, counts: Counts) -> dict[str, Any]:
+def usage_chunk(head: dict[str, Any], model: str, usage: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": head.get("id"),
         "object": head.get("object", "chat.completion.chunk"),
         "created": head.get("created"),
         "model": model,
         "choices": [],
-        "usage": counts.usage(),
+        "usage": usage,
     }

@@ -104,6 +104,7 @@ def rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> Ope
         type=decision.exceeded or "requests",
         code="rate_limit_exceeded",
         headers={**decision.headers, **headers},
+        refusal="rate_limited",
     )
 
 

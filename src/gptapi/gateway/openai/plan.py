@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+from starlette.responses import Response
 
 from gptapi.gateway.catalog import CatalogModel
 from gptapi.gateway.errors import invalid_request
+from gptapi.gateway.openai.tools import ToolCalling
 
 
 @dataclass(slots=True)
 class Plan:
-    endpoint: str  # "chat.completions" | "completions" | "embeddings"
+    endpoint: str  # "chat.completions" | "completions" | "embeddings" | "responses"
     path: str  # upstream path
     model: CatalogModel
     requested_model: str
@@ -26,6 +31,32 @@ class Plan:
     # request each: llama-server's usage covers only one generation of a combined request,
     # and each generation takes a slot of its own. Each part: (payload, bills its prompt).
     parts: list[tuple[dict[str, Any], bool]] = field(default_factory=list)
+    # Tool calls the gateway constrains itself: the answer is read back as `tool_calls`,
+    # and a streamed request is answered from the finished completion.
+    tools: ToolCalling | None = None
+    # Applied to a non-streamed answer once it is billed (completions `echo`, `logprobs`).
+    finish: Callable[[dict[str, Any]], None] | None = None
+    # Applied to each streamed chunk before it is sent (completions `logprobs`).
+    rewrite_chunk: Callable[[dict[str, Any]], None] | None = None
+    dimensions: int | None = None  # embeddings shortened to this size
+    # A surface translated to another (Responses over chat): the billed upstream answer
+    # made into the client's response (given the organisation and the response headers).
+    present: Callable[[dict[str, Any], uuid.UUID, dict[str, str]], Awaitable[Response]] | None = (
+        None
+    )
+    # A surface translated to another and streamed as it is generated: the chat chunks,
+    # the billed usage and a failure, in the client's stream format.
+    translate: StreamTranslator | None = None
+
+
+class StreamTranslator(Protocol):
+    """Sends a streamed chat completion as another surface's stream (Responses events)."""
+
+    def chunk(self, chunk: dict[str, Any]) -> list[bytes]: ...
+
+    async def finish(self, usage: dict[str, Any], organization_id: uuid.UUID) -> list[bytes]: ...
+
+    def failed(self, outcome: str, error: dict[str, Any] | None) -> list[bytes]: ...
 
 
 class Surface(Protocol):
@@ -36,6 +67,14 @@ class Surface(Protocol):
     def plan(
         self, body: dict[str, Any], model: CatalogModel, *, body_size: int, output_cap: int
     ) -> Plan: ...
+
+
+@runtime_checkable
+class Preparing(Protocol):
+    """A surface whose request depends on stored state: the body it stands for, read
+    before it is planned (the same object when nothing was added)."""
+
+    async def prepare(self, body: dict[str, Any], organization_id: uuid.UUID) -> dict[str, Any]: ...
 
 
 # Chat templates add role markers and, for some models, a default system prompt; this

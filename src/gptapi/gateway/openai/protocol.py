@@ -1,14 +1,31 @@
 """Request schemas of the /v1 surfaces: what is validated before anything is forwarded.
 
-Only fields the gateway relies on, or whose bad values deserve a clear 400, are declared;
-every other field passes through to llama-server untouched (extra="allow").
+The top-level fields declared on each request schema are that surface's allow-list: the
+only fields that reach llama-server. Anything else is refused with a 400 naming it, because
+llama-server obeys its own fields over OpenAI's (`n_predict` over `max_tokens`, `n_cmpl`
+over `n`, `ignore_eos`, `n_probs`, LoRA and slot selection…) and would run, unbilled, work
+the hold never reserved. A new field is honoured by declaring it here (with the bounds that
+keep its cost inside the hold) and, if llama-server spells it differently, mapping it in
+`plan.upstream_payload`.
+
+Inside messages, content parts and tools, undeclared keys still pass (extra="allow"):
+llama-server reads them only as content (image_url, input_audio, a tool's schema), never as
+generation settings.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from gptapi.gateway.errors import OpenAIError, invalid_request
@@ -23,16 +40,27 @@ class _Schema(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
 
-class StreamOptions(_Schema):
+class _Request(BaseModel):
+    """A surface's request: its declared fields are all that is accepted and forwarded."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class StreamOptions(_Request):
     include_usage: bool = False
 
 
-class _Generation(_Schema):
+# Generations forwarded for one request (n, times the prompts of /v1/completions): each one
+# is a request of its own upstream, holding a slot, so one request cannot occupy the fleet.
+MAX_GENERATIONS = 16
+
+
+class _Generation(_Request):
     model: NonEmptyStr
     stream: bool = False
     stream_options: StreamOptions | None = None
     max_tokens: Annotated[int, Field(ge=1)] | None = None
-    n: Annotated[int, Field(ge=1, le=8)] = 1
+    n: Annotated[int, Field(ge=1, le=MAX_GENERATIONS)] = 1
     temperature: Temperature | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     presence_penalty: Penalty | None = None
@@ -94,6 +122,7 @@ class ChatCompletionRequest(_Generation):
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
     tools: list[Tool] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
@@ -111,7 +140,7 @@ class CompletionRequest(_Generation):
     suffix: str | None = None
 
 
-class EmbeddingRequest(_Schema):
+class EmbeddingRequest(_Request):
     model: NonEmptyStr
     input: (
         NonEmptyStr
@@ -120,6 +149,118 @@ class EmbeddingRequest(_Schema):
         | Annotated[list[TokenIds], Field(min_length=1, max_length=2048)]
     )
     encoding_format: Literal["float", "base64"] | None = None
+    dimensions: Annotated[int, Field(ge=1)] | None = None
+    user: str | None = None
+
+
+# The Responses API is translated, not passed through: a field it does not declare would be
+# silently lost, so every unknown one is refused (extra="forbid") with a 400 naming it.
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ResponseTextPart(_Closed):
+    type: Literal["input_text", "output_text"]
+    text: str
+    # What an `output_text` part of an earlier response carries when it is sent back.
+    annotations: list[Any] | None = None
+    logprobs: list[Any] | None = None
+
+
+class ResponseMessageItem(_Closed):
+    type: Literal["message"] = "message"
+    role: Literal["user", "system", "developer", "assistant"]
+    content: list[ResponseTextPart] | str
+    id: str | None = None
+    status: str | None = None
+
+
+class ResponseFunctionCallItem(_Closed):
+    type: Literal["function_call"]
+    call_id: NonEmptyStr
+    name: NonEmptyStr
+    arguments: str  # JSON text
+    id: str | None = None
+    status: str | None = None
+
+
+class ResponseFunctionOutputItem(_Closed):
+    type: Literal["function_call_output"]
+    call_id: NonEmptyStr
+    output: str
+    id: str | None = None
+    status: str | None = None
+
+
+def _item_kind(item: Any) -> str | None:
+    kind = item.get("type", "message") if isinstance(item, dict) else None
+    return f"{kind} item" if isinstance(kind, str) else None
+
+
+# The tags have a space so that an error's `param` leaves them out ("input[2].call_id").
+ResponseInputItem = Annotated[
+    Annotated[ResponseMessageItem, Tag("message item")]
+    | Annotated[ResponseFunctionCallItem, Tag("function_call item")]
+    | Annotated[ResponseFunctionOutputItem, Tag("function_call_output item")],
+    Discriminator(
+        _item_kind,
+        custom_error_type="invalid_item",
+        custom_error_message="input items are 'message', 'function_call' or 'function_call_output'",
+    ),
+]
+
+
+class ResponseFunctionTool(_Closed):
+    type: Literal["function"]  # the only kind run here (no hosted tools)
+    name: NonEmptyStr
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ResponseToolChoice(_Closed):
+    type: Literal["function"]
+    name: NonEmptyStr
+
+
+class ResponseTextFormat(_Closed):
+    type: Literal["text", "json_object", "json_schema"]
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    description: str | None = None
+    strict: bool | None = None
+
+    @model_validator(mode="after")
+    def _schema_has_one(self) -> ResponseTextFormat:
+        if self.type == "json_schema" and (self.schema_ is None or not self.name):
+            raise PydanticCustomError(
+                "json_schema_format", "a json_schema format needs a 'name' and a 'schema'"
+            )
+        return self
+
+
+class ResponseText(_Closed):
+    format: ResponseTextFormat | None = None
+
+
+class ResponsesRequest(_Closed):
+    model: NonEmptyStr
+    # The list first, so a bad item is reported as such rather than as "not a string".
+    input: Annotated[list[ResponseInputItem], Field(min_length=1)] | NonEmptyStr
+    instructions: str | None = None
+    max_output_tokens: Annotated[int, Field(ge=1)] | None = None
+    temperature: Temperature | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    text: ResponseText | None = None
+    tools: list[ResponseFunctionTool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | ResponseToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    stream: bool = False
+    store: bool = True
+    previous_response_id: NonEmptyStr | None = None
+    metadata: Annotated[dict[str, str], Field(max_length=16)] | None = None
     user: str | None = None
 
 
@@ -148,6 +289,12 @@ def _as_openai_error(exc: ValidationError) -> OpenAIError:
         else:
             parts.append(("." if parts else "") + part)
     param = "".join(parts) or None
+    if error["type"] == "extra_forbidden":
+        return invalid_request(
+            f"Unrecognized request argument supplied: {param}",
+            param=param,
+            code="unknown_parameter",
+        )
     if error["type"] == "missing":
         return invalid_request(f"Missing required parameter: '{param}'.", param=param)
     value = error.get("input")
@@ -155,5 +302,5 @@ def _as_openai_error(exc: ValidationError) -> OpenAIError:
     return invalid_request(
         f"Invalid value for '{param}': {error['msg'].rstrip('.')} (got {shown}).",
         param=param,
-        code="invalid_value" if error["type"] != "extra_forbidden" else "unknown_parameter",
+        code="invalid_value",
     )

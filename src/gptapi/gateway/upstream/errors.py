@@ -3,6 +3,7 @@
 UpstreamError
  ├── NoServerAvailable      no healthy server in the pool (503, nothing was sent)
  ├── PoolSaturated          every slot busy past the queue wait (503, nothing was sent)
+ │    └── QueueShareExceeded  this organisation already fills its share of the queue (429)
  └── AttemptFailed          this server failed before the first byte; try another
 """
 
@@ -18,6 +19,10 @@ class NoServerAvailable(UpstreamError):
 
 
 class PoolSaturated(UpstreamError):
+    pass
+
+
+class QueueShareExceeded(PoolSaturated):
     pass
 
 

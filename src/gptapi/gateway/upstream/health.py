@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiohttp
-
 from gptapi.gateway.upstream.client import UpstreamClient
 from gptapi.gateway.upstream.registry import UpstreamRegistry, UpstreamServer
 
@@ -28,14 +26,32 @@ class HealthChecker:
                 self._mark(server, False, f"/health answered {status}")
                 return False
             status, props = await self._client.get_json(server, "/props", PROBE_TIMEOUT)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except OSError as exc:
             self._mark(server, False, f"{type(exc).__name__}: {exc}")
             return False
         slots, n_ctx = _capacity(props) if status == 200 else (None, None)
+        if status == 200 and isinstance(props, dict):
+            server.modalities = _modalities(props)
         if not server.healthy:
+            # The model's size does not change while a server stays up: read once it is.
+            server.n_embd = await self._embedding_length(server)
             log.info("upstream %s is healthy (slots=%s, n_ctx=%s)", server.base_url, slots, n_ctx)
         self._registry.set_health(server, True, slots=slots, n_ctx=n_ctx)
         return True
+
+    async def _embedding_length(self, server: UpstreamServer) -> int | None:
+        try:
+            status, models = await self._client.get_json(server, "/v1/models", PROBE_TIMEOUT)
+        except OSError:
+            return None
+        data = models.get("data") if status == 200 and isinstance(models, dict) else None
+        meta = (
+            data[0].get("meta")
+            if isinstance(data, list) and data and isinstance(data[0], dict)
+            else None
+        )
+        n_embd = meta.get("n_embd") if isinstance(meta, dict) else None
+        return n_embd if isinstance(n_embd, int) and n_embd > 0 else None
 
     def _mark(self, server: UpstreamServer, healthy: bool, reason: str) -> None:
         if server.healthy:
@@ -62,3 +78,11 @@ def _capacity(props: object) -> tuple[int | None, int | None]:
         slots if isinstance(slots, int) and slots > 0 else None,
         n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else None,
     )
+
+
+def _modalities(props: dict[str, object]) -> frozenset[str]:
+    """`/props` `modalities`, e.g. `{"vision": true, "audio": false}`; older builds say nothing."""
+    modalities = props.get("modalities")
+    if not isinstance(modalities, dict):
+        return frozenset()
+    return frozenset(name for name, on in modalities.items() if on is True)

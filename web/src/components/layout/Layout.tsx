@@ -4,10 +4,12 @@ import { ModalHost } from "@/components/modals/ModalHost";
 
 import { Footer } from "./Footer";
 import { Header } from "./Header";
+import { SessionGuard } from "./SessionGuard";
 
 export function Layout() {
   return (
     <ModalHost>
+      <SessionGuard />
       <div className="flex min-h-svh flex-col">
         <a
           href="#main"

@@ -3,7 +3,7 @@ import { Loader2 } from "lucide-react";
 import { useState, type FormEvent } from "react";
 import { useLocation, useNavigate } from "react-router-dom";
 
-import { client, reportError, unwrap } from "@/api/client";
+import { ApiError, client, reportError, unwrap } from "@/api/client";
 import { queryKeys, useConfig } from "@/api/hooks";
 import { Field } from "@/components/Field";
 import { Button } from "@/components/ui/button";
@@ -41,7 +41,7 @@ function Submit({ busy, children }: { busy: boolean; children: string }) {
 // Pages that need a signed-in person to finish (an invitation) stay put after sign-in.
 const STAY_AFTER_SIGN_IN = new Set(["/invite"]);
 
-function useSignedIn() {
+function useSignedIn(returnTo?: string) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const { pathname } = useLocation();
@@ -50,8 +50,33 @@ function useSignedIn() {
     await queryClient.invalidateQueries({ queryKey: queryKeys.me });
     close();
     notify.good("Signed in.");
-    if (!STAY_AFTER_SIGN_IN.has(pathname)) navigate("/dashboard");
+    if (returnTo) navigate(returnTo);
+    else if (!STAY_AFTER_SIGN_IN.has(pathname)) navigate("/dashboard");
   };
+}
+
+/** Signing in before the address is verified: say so, and offer a new link right there. */
+function ResendVerification({ email }: { email: string }) {
+  const [sent, setSent] = useState(false);
+  const resend = async () => {
+    try {
+      const notice = await unwrap(client.POST("/api/auth/resend-verification", { body: { email } }));
+      setSent(true);
+      notify.good("Verification link sent.", notice.message);
+    } catch (error) {
+      reportError(error);
+    }
+  };
+  return (
+    <div role="alert" className="border-warn/60 bg-warn/10 grid gap-2 rounded-md border p-3 text-sm">
+      <p>Verify your email address first: open the link we mailed to {email}.</p>
+      <div>
+        <Button type="button" variant="outline" size="sm" onClick={() => void resend()} disabled={sent}>
+          {sent ? "Link sent" : "Send a new link"}
+        </Button>
+      </div>
+    </div>
+  );
 }
 
 const PROVIDER_NAMES: Record<string, string> = {
@@ -80,10 +105,11 @@ function OAuthButtons() {
   );
 }
 
-export function SignInDialog() {
+export function SignInDialog({ returnTo, notice }: { returnTo?: string; notice?: string }) {
   const { open } = useModal();
-  const signedIn = useSignedIn();
+  const signedIn = useSignedIn(returnTo);
   const supabase = useSupabase();
+  const [unverified, setUnverified] = useState<string | null>(null);
   const { busy, onSubmit } = useSubmit(async (form) => {
     const credentials = { email: String(form.get("email")), password: String(form.get("password")) };
     if (supabase) {
@@ -91,16 +117,23 @@ export function SignInDialog() {
       await signedIn();
       return;
     }
-    const result = await unwrap(client.POST("/api/auth/signin", { body: credentials }));
-    if (result.mfa_required && result.challenge) open({ kind: "twofactor", challenge: result.challenge });
-    else await signedIn();
+    setUnverified(null);
+    try {
+      const result = await unwrap(client.POST("/api/auth/signin", { body: credentials }));
+      if (result.mfa_required && result.challenge) open({ kind: "twofactor", challenge: result.challenge, returnTo });
+      else await signedIn();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "email_not_verified") setUnverified(credentials.email);
+      else throw error;
+    }
   });
   return (
     <>
       <DialogHeader>
         <DialogTitle>Sign in</DialogTitle>
-        <DialogDescription>Welcome back. Sign in to manage keys, usage and billing.</DialogDescription>
+        <DialogDescription>{notice ?? "Welcome back. Sign in to manage keys, usage and billing."}</DialogDescription>
       </DialogHeader>
+      {unverified && <ResendVerification email={unverified} />}
       <OAuthButtons />
       <form className="grid gap-4" onSubmit={onSubmit}>
         <Field label="Email" name="email" type="email" autoComplete="email" required />
@@ -200,8 +233,8 @@ export function ForgotPasswordDialog() {
   );
 }
 
-export function TwoFactorDialog({ challenge }: { challenge: string }) {
-  const signedIn = useSignedIn();
+export function TwoFactorDialog({ challenge, returnTo }: { challenge: string; returnTo?: string }) {
+  const signedIn = useSignedIn(returnTo);
   const { busy, onSubmit } = useSubmit(async (form) => {
     const code = String(form.get("code") ?? "").trim();
     const body = /^\d{6}$/.test(code) ? { challenge, code } : { challenge, recovery_code: code };

@@ -1,8 +1,9 @@
 import { Loader2 } from "lucide-react";
-import { useState, type FormEvent } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 
 import { ApiError, client, reportError, unwrap } from "@/api/client";
 import { useMe } from "@/api/hooks";
+import { AnalyticsConsent } from "@/components/AnalyticsConsent";
 import { Field } from "@/components/Field";
 import { Button } from "@/components/ui/button";
 import { DialogClose, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
@@ -71,7 +72,7 @@ export function ConfirmDialog({ options }: { options: ConfirmOptions }) {
   );
 }
 
-function Legal({ title, sections }: { title: string; sections: [string, string][] }) {
+function Legal({ title, sections, children }: { title: string; sections: [string, string][]; children?: ReactNode }) {
   return (
     <>
       <DialogHeader>
@@ -85,6 +86,7 @@ function Legal({ title, sections }: { title: string; sections: [string, string][
             <p className="text-muted-foreground">{body}</p>
           </section>
         ))}
+        {children}
       </div>
       <DialogFooter>
         <DialogClose asChild>
@@ -118,7 +120,9 @@ export function PrivacyDialog() {
           `You can export or delete your account at any time from Settings, or by writing to ${CONTACT_EMAIL}.`,
         ],
       ]}
-    />
+    >
+      <AnalyticsConsent />
+    </Legal>
   );
 }
 

@@ -9,10 +9,10 @@ export interface ConfirmOptions {
 }
 
 export type Modal =
-  | { kind: "signin" }
+  | { kind: "signin"; returnTo?: string; notice?: string }
   | { kind: "signup" }
   | { kind: "forgot" }
-  | { kind: "twofactor"; challenge: string }
+  | { kind: "twofactor"; challenge: string; returnTo?: string }
   | { kind: "confirm"; options: ConfirmOptions }
   | { kind: "privacy" }
   | { kind: "terms" }

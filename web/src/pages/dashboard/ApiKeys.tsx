@@ -3,7 +3,7 @@ import { KeyRound, Plus } from "lucide-react";
 import { useState, type FormEvent } from "react";
 
 import { client, reportError, unwrap } from "@/api/client";
-import { queryKeys } from "@/api/hooks";
+import { queryKeys, useModels } from "@/api/hooks";
 import type { ApiKey, ApiKeyCreated, KeyCreate } from "@/api/types";
 import { CopyButton } from "@/components/CodeTabs";
 import { Field } from "@/components/Field";
@@ -15,29 +15,61 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { dateTime, dollarsToNanos, usd } from "@/lib/format";
 import { notify } from "@/lib/toast";
 
+import { DeploymentKeys } from "./keys/DeploymentKeys";
 import { useOrgId } from "./useOrg";
 
-type Limits = Pick<KeyCreate, "rpm_limit" | "tpm_limit" | "monthly_spend_cap_nanos">;
+type Limits = Pick<KeyCreate, "rpm_limit" | "tpm_limit" | "monthly_spend_cap_nanos" | "allowed_models" | "expires_at">;
 
 function optionalInt(value: FormDataEntryValue | null): number | null {
   const text = String(value ?? "").trim();
   return text === "" ? null : Number.parseInt(text, 10);
 }
 
-/** Empty fields are null: the organisation's default (or no cap). */
+/** Empty fields are null: the organisation's default (or no cap, every model, no expiry). */
 function readLimits(form: FormData): Limits {
   const cap = String(form.get("cap") ?? "").trim();
+  const models = form.getAll("models").map(String);
+  const expires = String(form.get("expires") ?? "").trim();
   return {
     rpm_limit: optionalInt(form.get("rpm")),
     tpm_limit: optionalInt(form.get("tpm")),
     monthly_spend_cap_nanos: cap === "" ? null : dollarsToNanos(cap),
+    allowed_models: models.length ? models : null,
+    // The key stops working at the end of the chosen day (UTC).
+    expires_at: expires === "" ? null : `${expires}T23:59:59Z`,
   };
+}
+
+/** Which models the key may call; none ticked means every model. */
+function ModelChoice({ current }: { current?: ApiKey }) {
+  const { data: models } = useModels();
+  const allowed = new Set(current?.allowed_models ?? []);
+  return (
+    <fieldset className="grid gap-2 sm:col-span-2">
+      <legend className="text-sm font-medium">Models (none ticked: every model)</legend>
+      <div className="flex flex-wrap gap-x-4 gap-y-1">
+        {(models ?? []).map((model) => (
+          <label key={model.id} className="flex items-center gap-2 text-sm">
+            <input type="checkbox" name="models" value={model.id} defaultChecked={allowed.has(model.id)} />
+            <code>{model.id}</code>
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
 }
 
 function LimitFields({ current }: { current?: ApiKey }) {
   const cap = current?.monthly_spend_cap_nanos;
   return (
     <>
+      <Field
+        label="Expires (end of day, UTC)"
+        name="expires"
+        type="date"
+        min={new Date().toISOString().slice(0, 10)}
+        defaultValue={current?.expires_at?.slice(0, 10)}
+      />
       <Field
         label="Requests / minute"
         name="rpm"
@@ -63,6 +95,7 @@ function LimitFields({ current }: { current?: ApiKey }) {
         placeholder="none"
         defaultValue={cap === null || cap === undefined ? undefined : cap / 1e9}
       />
+      <ModelChoice current={current} />
     </>
   );
 }
@@ -82,17 +115,21 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: ApiKeyCreated) => void 
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    create.mutate({ name: String(form.get("name")), ...readLimits(form) });
+    const mode = form.has("test_mode") ? "test" : "live";
+    create.mutate({ name: String(form.get("name")), mode, ...readLimits(form) });
     event.currentTarget.reset();
   };
   return (
     <form
       onSubmit={submit}
-      className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-end"
+      className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3 lg:items-end"
       aria-label="Create API key"
     >
       <Field label="Name" name="name" required maxLength={200} placeholder="production" />
       <LimitFields />
+      <label className="flex items-center gap-2 text-sm" title="Free, never charged, with tight rate limits: for CI">
+        <input type="checkbox" name="test_mode" /> Test mode
+      </label>
       <Button type="submit" disabled={create.isPending}>
         <Plus aria-hidden /> Create key
       </Button>
@@ -124,6 +161,7 @@ function limits(key: ApiKey): string {
     key.rpm_limit === null ? null : `${key.rpm_limit} RPM`,
     key.tpm_limit === null ? null : `${key.tpm_limit} TPM`,
     key.monthly_spend_cap_nanos === null ? null : `${usd(key.monthly_spend_cap_nanos)}/mo`,
+    key.allowed_models === null ? null : `only ${key.allowed_models.join(", ")}`,
   ].filter(Boolean);
   return parts.length ? parts.join(" · ") : "Organisation defaults";
 }
@@ -132,7 +170,7 @@ function EditLimits({ apiKey, onDone }: { apiKey: ApiKey; onDone: () => void }) 
   const orgId = useOrgId();
   const queryClient = useQueryClient();
   const save = useMutation({
-    mutationFn: (body: Limits) =>
+    mutationFn: (body: Limits & { name: string }) =>
       unwrap(
         client.PATCH("/api/orgs/{org_id}/keys/{key_id}", {
           params: { path: { org_id: orgId, key_id: apiKey.id } },
@@ -141,24 +179,26 @@ function EditLimits({ apiKey, onDone }: { apiKey: ApiKey; onDone: () => void }) 
       ),
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: queryKeys.keys(orgId) });
-      notify.good(`Limits of “${apiKey.name}” saved.`);
+      notify.good(`Settings of “${apiKey.name}” saved.`);
       onDone();
     },
     onError: reportError,
   });
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    save.mutate(readLimits(new FormData(event.currentTarget)));
+    const form = new FormData(event.currentTarget);
+    save.mutate({ name: String(form.get("name")), ...readLimits(form) });
   };
   return (
     <form
       onSubmit={submit}
-      aria-label={`Limits of ${apiKey.name}`}
-      className="grid gap-4 sm:col-span-2 sm:grid-cols-3 lg:grid-cols-5 lg:items-end"
+      aria-label={`Settings of ${apiKey.name}`}
+      className="grid gap-4 sm:col-span-2 sm:grid-cols-2 lg:grid-cols-3 lg:items-end"
     >
+      <Field label="Name" name="name" required maxLength={200} defaultValue={apiKey.name} />
       <LimitFields current={apiKey} />
       <Button type="submit" disabled={save.isPending}>
-        Save limits
+        Save
       </Button>
       <Button type="button" variant="ghost" onClick={onDone}>
         Cancel
@@ -198,16 +238,23 @@ function KeyRow({ apiKey }: { apiKey: ApiKey }) {
           {apiKey.name}
           <code className="text-muted-foreground text-xs">{apiKey.prefix}…</code>
           <Badge variant={apiKey.status === "active" ? "good" : "secondary"}>{apiKey.status}</Badge>
+          {apiKey.mode === "test" && <Badge variant="warn">test mode</Badge>}
         </p>
         <p className="text-muted-foreground text-xs">
           {limits(apiKey)} · spent {usd(apiKey.month_to_date_spend_nanos)} this month · last used{" "}
           {dateTime(apiKey.last_used_at)}
         </p>
+        <p className="text-muted-foreground text-xs">
+          created {dateTime(apiKey.created_at)}
+          {apiKey.created_by_email && ` by ${apiKey.created_by_email}`}
+          {apiKey.expires_at &&
+            ` · ${apiKey.status === "expired" ? "expired" : "expires"} ${dateTime(apiKey.expires_at)}`}
+        </p>
       </div>
       {apiKey.status === "active" && (
         <div className="flex gap-2">
           <Button variant="outline" size="sm" onClick={() => setEditing((on) => !on)} aria-expanded={editing}>
-            Edit limits
+            Edit
           </Button>
           <Button variant="outline" size="sm" onClick={revoke}>
             Revoke
@@ -227,33 +274,37 @@ export function ApiKeys() {
     queryFn: () => unwrap(client.GET("/api/orgs/{org_id}/keys", { params: { path: { org_id: orgId } } })),
   });
   return (
-    <Card>
-      <CardHeader>
-        <CardTitle>API keys</CardTitle>
-        <CardDescription>
-          Keys authenticate calls to /v1. Limits left empty use the organisation's defaults.
-        </CardDescription>
-      </CardHeader>
-      <CardContent className="grid gap-6">
-        <CreateKeyForm onCreated={setCreated} />
-        {created && <NewSecret secret={created.secret} onDone={() => setCreated(null)} />}
-        {keys.isPending ? (
-          <Loading label="Loading keys" />
-        ) : keys.isError ? (
-          <Failed message="Could not load your keys." />
-        ) : keys.data.length === 0 ? (
-          <Empty title="No API keys yet">
-            <KeyRound aria-hidden className="size-4" />
-            <p>Create one above to start calling the API.</p>
-          </Empty>
-        ) : (
-          <ul className="divide-y">
-            {keys.data.map((key) => (
-              <KeyRow key={key.id} apiKey={key} />
-            ))}
-          </ul>
-        )}
-      </CardContent>
-    </Card>
+    <div className="grid gap-4">
+      <Card>
+        <CardHeader>
+          <CardTitle>Account API keys</CardTitle>
+          <CardDescription>
+            Keys authenticate calls to /v1 (they start with gpt_live_). Limits left empty use the organisation's
+            defaults.
+          </CardDescription>
+        </CardHeader>
+        <CardContent className="grid gap-6">
+          <CreateKeyForm onCreated={setCreated} />
+          {created && <NewSecret secret={created.secret} onDone={() => setCreated(null)} />}
+          {keys.isPending ? (
+            <Loading label="Loading keys" />
+          ) : keys.isError ? (
+            <Failed message="Could not load your keys." />
+          ) : keys.data.length === 0 ? (
+            <Empty title="No API keys yet">
+              <KeyRound aria-hidden className="size-4" />
+              <p>Create one above to start calling the API.</p>
+            </Empty>
+          ) : (
+            <ul className="divide-y">
+              {keys.data.map((key) => (
+                <KeyRow key={key.id} apiKey={key} />
+              ))}
+            </ul>
+          )}
+        </CardContent>
+      </Card>
+      <DeploymentKeys />
+    </div>
   );
 }

@@ -1,48 +1,53 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useRef, useState, type FormEvent } from "react";
-import { useSearchParams } from "react-router-dom";
+import { useState, type FormEvent } from "react";
 
 import { client, reportError, unwrap } from "@/api/client";
 import { Field } from "@/components/Field";
-import { Empty, Failed, Loading } from "@/components/States";
+import { Failed, Loading } from "@/components/States";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { dateTime, usd } from "@/lib/format";
+import { usd } from "@/lib/format";
 import { notify } from "@/lib/toast";
 
+import { useModal } from "@/components/modals/ModalContext";
+
 import { AutoRefillForm } from "./billing/AutoRefill";
+import { Crypto } from "./billing/Crypto";
 import { billingKey } from "./billing/keys";
 import { Payments } from "./billing/Payments";
+import { Plan } from "./billing/Plan";
+import { useReturnFrom } from "./billing/useReturn";
+import { Statements } from "./billing/Statements";
+import { ThisMonth } from "./billing/ThisMonth";
+import { Transactions } from "./billing/Transactions";
 import { useOrgId } from "./useOrg";
 
 /** Back from Stripe Checkout: ask the server to settle the session, then say how it went. */
-function useCheckoutReturn(orgId: string) {
-  const [params, setParams] = useSearchParams();
-  const queryClient = useQueryClient();
-  const handled = useRef(false);
-  const outcome = params.get("checkout");
-  const sessionId = params.get("session_id");
-  useEffect(() => {
-    if (!outcome || handled.current) return;
-    handled.current = true;
-    setParams({}, { replace: true });
-    if (outcome !== "success" || !sessionId) {
-      notify.plain("Checkout cancelled; nothing was charged.");
-      return;
-    }
-    unwrap(
-      client.GET("/api/orgs/{org_id}/billing/checkout/{session_id}", {
-        params: { path: { org_id: orgId, session_id: sessionId } },
-      }),
-    )
-      .then(() => notify.good("Payment received; your balance is updated."))
-      .catch(reportError)
-      .finally(() => queryClient.invalidateQueries({ queryKey: billingKey(orgId) }));
-  }, [outcome, sessionId, orgId, setParams, queryClient]);
+async function settleCheckout(outcome: string, sessionId: string | null, orgId: string) {
+  if (outcome !== "success" || !sessionId) {
+    notify.plain("Checkout cancelled; nothing was charged.");
+    return;
+  }
+  await unwrap(
+    client.GET("/api/orgs/{org_id}/billing/checkout/{session_id}", {
+      params: { path: { org_id: orgId, session_id: sessionId } },
+    }),
+  );
+  notify.good("Payment received; your balance is updated.");
 }
 
-function TopUp({ presets, configured }: { presets: number[]; configured: boolean }) {
+function TopUp({
+  presets,
+  configured,
+  min,
+  max,
+}: {
+  presets: number[];
+  configured: boolean;
+  min: number;
+  max: number;
+}) {
   const orgId = useOrgId();
   const [saveCard, setSaveCard] = useState(false);
   const checkout = useMutation({
@@ -56,17 +61,51 @@ function TopUp({ presets, configured }: { presets: number[]; configured: boolean
     onSuccess: (created) => window.location.assign(created.url),
     onError: reportError,
   });
+  const { open } = useModal();
+  const [custom, setCustom] = useState("");
   if (!configured) {
-    return <p className="text-muted-foreground text-sm">Card payments are not configured on this server.</p>;
+    return (
+      <div className="grid gap-2 text-sm">
+        <p>
+          Credit cannot be bought with a card on this server. The operator adds it for you: send a message with the
+          amount you need.
+        </p>
+        <div>
+          <Button variant="outline" onClick={() => open({ kind: "contact" })}>
+            Ask for credit
+          </Button>
+        </div>
+      </div>
+    );
   }
+  const payCustom = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    checkout.mutate(Number(custom));
+  };
   return (
     <div className="grid gap-2">
-      <div className="flex flex-wrap gap-2" role="group" aria-label="Add credit">
+      <div className="flex flex-wrap items-end gap-2" role="group" aria-label="Add credit">
         {presets.map((amount) => (
           <Button key={amount} variant="outline" disabled={checkout.isPending} onClick={() => checkout.mutate(amount)}>
             Add ${amount}
           </Button>
         ))}
+        <form onSubmit={payCustom} className="flex items-end gap-2" aria-label="Custom amount">
+          <Field
+            label={`Other amount (USD, ${min} to ${max})`}
+            name="amount"
+            type="number"
+            min={min}
+            max={max}
+            step="0.01"
+            required
+            value={custom}
+            onChange={(event) => setCustom(event.target.value)}
+          />
+          <Button type="submit" variant="outline" disabled={checkout.isPending}>
+            Add
+          </Button>
+        </form>
       </div>
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={saveCard} onChange={(event) => setSaveCard(event.target.checked)} />
@@ -116,38 +155,9 @@ function LowBalanceAlert({ threshold }: { threshold: string }) {
   );
 }
 
-function Transactions() {
-  const orgId = useOrgId();
-  const page = useQuery({
-    queryKey: [...billingKey(orgId), "transactions"],
-    queryFn: () =>
-      unwrap(
-        client.GET("/api/orgs/{org_id}/billing/transactions", {
-          params: { path: { org_id: orgId }, query: { limit: 20 } },
-        }),
-      ),
-  });
-  if (page.isPending) return <Loading label="Loading transactions" />;
-  if (page.isError) return <Failed message="Could not load transactions." />;
-  if (page.data.data.length === 0) return <Empty title="No transactions yet." />;
-  return (
-    <ul className="divide-y text-sm" aria-label="Transactions">
-      {page.data.data.map((line) => (
-        <li key={line.id} className="grid gap-1 py-2 sm:grid-cols-[1fr_auto_auto] sm:gap-4">
-          <span>
-            {line.description} <span className="text-muted-foreground">· {dateTime(line.at)}</span>
-          </span>
-          <span className={line.amount_nanos < 0 ? "" : "text-good"}>{usd(line.amount_nanos)}</span>
-          <span className="text-muted-foreground">balance {usd(line.balance_nanos)}</span>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 export function Billing() {
   const orgId = useOrgId();
-  useCheckoutReturn(orgId);
+  useReturnFrom("checkout", settleCheckout);
   const overview = useQuery({
     queryKey: billingKey(orgId),
     queryFn: () => unwrap(client.GET("/api/orgs/{org_id}/billing", { params: { path: { org_id: orgId } } })),
@@ -156,7 +166,7 @@ export function Billing() {
     <div className="grid gap-4">
       <Card>
         <CardHeader>
-          <CardTitle>Balance</CardTitle>
+          <CardTitle>Current balance</CardTitle>
           <CardDescription>Prepaid credit; requests are refused when it runs out.</CardDescription>
         </CardHeader>
         <CardContent className="grid gap-4">
@@ -179,12 +189,20 @@ export function Billing() {
                   {usd(overview.data.open_holds_nanos)} held for requests in flight.
                 </p>
               )}
-              <TopUp presets={overview.data.topup_presets_usd} configured={overview.data.payments_configured} />
+              <TopUp
+                presets={overview.data.topup_presets_usd}
+                configured={overview.data.payments_configured}
+                min={Number(overview.data.topup_min_usd)}
+                max={Number(overview.data.topup_max_usd)}
+              />
               <LowBalanceAlert threshold={overview.data.low_balance_threshold_usd} />
             </>
           )}
         </CardContent>
       </Card>
+      <ThisMonth />
+      <Plan />
+      {overview.data?.crypto_configured && <Crypto presets={overview.data.topup_presets_usd} />}
       {overview.data?.payments_configured && (
         <Card>
           <CardHeader>
@@ -205,19 +223,8 @@ export function Billing() {
           <Payments />
         </CardContent>
       </Card>
-      <Card>
-        <CardHeader>
-          <CardTitle>Transactions</CardTitle>
-          <CardDescription>
-            <a className="underline underline-offset-4" href={`/api/orgs/${orgId}/billing/transactions.csv`} download>
-              Download all as CSV
-            </a>
-          </CardDescription>
-        </CardHeader>
-        <CardContent>
-          <Transactions />
-        </CardContent>
-      </Card>
+      <Statements />
+      <Transactions />
     </div>
   );
 }

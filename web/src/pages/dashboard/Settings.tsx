@@ -1,6 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { useNavigate } from "react-router-dom";
 
 import { client, reportError, unwrap } from "@/api/client";
 import { queryKeys, useMe } from "@/api/hooks";
@@ -8,9 +7,14 @@ import { Field } from "@/components/Field";
 import { useModal } from "@/components/modals/ModalContext";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { useSupabase } from "@/lib/supabase";
 import { notify } from "@/lib/toast";
 
+import { useLeave, useSignOut } from "@/components/layout/useSignOut";
+
+import { NotificationSettings } from "./NotificationSettings";
+import { AuditLog } from "./settings/AuditLog";
+import { EmailChange } from "./settings/EmailChange";
+import { SignInMethods } from "./settings/SignInMethods";
 import { Sessions } from "./Sessions";
 import { TwoFactor } from "./TwoFactor";
 
@@ -36,7 +40,6 @@ function useAction<T>(action: (form: FormData) => Promise<T>, done: string) {
 export function Settings() {
   const { data: me } = useMe();
   const queryClient = useQueryClient();
-  const navigate = useNavigate();
   const profile = useAction(async (form) => {
     await unwrap(client.PATCH("/api/me", { body: { name: String(form.get("name")) } }));
     await queryClient.invalidateQueries({ queryKey: queryKeys.me });
@@ -54,22 +57,8 @@ export function Settings() {
     "Password changed.",
   );
   const { open } = useModal();
-  const supabase = useSupabase();
-  const leave = (message: string) => {
-    queryClient.setQueryData(queryKeys.me, null);
-    queryClient.removeQueries({ queryKey: ["orgs"] });
-    navigate("/");
-    notify.plain(message);
-  };
-  const signOut = async () => {
-    try {
-      await unwrap(client.POST("/api/auth/signout"));
-      if (supabase) await (await supabase()).auth.signOut();
-      leave("Signed out.");
-    } catch (error) {
-      reportError(error);
-    }
-  };
+  const signOut = useSignOut();
+  const leave = useLeave();
   const deleteAccount = () =>
     open({
       kind: "confirm",
@@ -133,7 +122,10 @@ export function Settings() {
           </form>
         </CardContent>
       </Card>
+      <EmailChange />
+      <SignInMethods />
       <TwoFactor />
+      <NotificationSettings />
       <Sessions />
       <Card>
         <CardHeader>
@@ -141,7 +133,7 @@ export function Settings() {
           <CardDescription>Sign out of this browser, or delete the account for good.</CardDescription>
         </CardHeader>
         <CardContent className="flex flex-wrap gap-2">
-          <Button variant="outline" onClick={signOut}>
+          <Button variant="outline" onClick={() => void signOut()}>
             Sign out
           </Button>
           <Button variant="destructive" onClick={deleteAccount}>
@@ -149,6 +141,7 @@ export function Settings() {
           </Button>
         </CardContent>
       </Card>
+      <AuditLog />
     </div>
   );
 }

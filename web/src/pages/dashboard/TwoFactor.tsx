@@ -72,6 +72,20 @@ export function TwoFactor() {
       },
     });
 
+  const replaceCodes = () =>
+    open({
+      kind: "confirm",
+      options: {
+        title: "Replace your recovery codes?",
+        description: "New codes are shown once; the old ones stop working.",
+        confirmLabel: "Make new codes",
+        onConfirm: async () => {
+          setCodes((await unwrap(client.POST("/api/auth/2fa/recovery-codes"))).recovery_codes);
+          notify.good("New recovery codes made; the old ones no longer work.");
+        },
+      },
+    });
+
   return (
     <Card>
       <CardHeader>
@@ -85,7 +99,10 @@ export function TwoFactor() {
       <CardContent className="grid gap-4">
         {codes && <RecoveryCodes codes={codes} />}
         {enabled ? (
-          <div>
+          <div className="flex flex-wrap gap-2">
+            <Button variant="outline" onClick={replaceCodes}>
+              New recovery codes
+            </Button>
             <Button variant="outline" onClick={disable}>
               Turn off
             </Button>

@@ -1,70 +1,51 @@
 import { Download } from "lucide-react";
 import { useState } from "react";
-import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 import { Empty, Failed, Loading } from "@/components/States";
 import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { count, usd } from "@/lib/format";
 
 import { RequestLog } from "./RequestLog";
 import { dayCount, defaultFilters, logQuery, periodOf, searchOf, type Period, type UsageFilters } from "./usageFilters";
 import { UsageFilterBar } from "./UsageFilterBar";
 import { useOrgId } from "./useOrg";
-import { useUsageBreakdown, useUsageTimeseries } from "./usePeriod";
+import { Latency } from "./usage/Latency";
+import { UsageCharts } from "./usage/Charts";
+import { useUsageBreakdown } from "./usePeriod";
 
 const DAYS = 30;
 
-function Chart({ period }: { period: Period }) {
+function Breakdown({ period, by }: { period: Period; by: "model" | "key" }) {
   const orgId = useOrgId();
-  const series = useUsageTimeseries(orgId, period);
-  if (series.isPending) return <Loading label="Loading usage" rows={1} />;
-  if (series.isError) return <Failed message="Could not load usage." />;
-  const data = series.data.buckets.map((b) => ({
-    day: b.start.slice(5, 10),
-    requests: b.requests,
-    cost: b.cost_nanos / 1e9,
-  }));
-  if (data.every((d) => d.requests === 0)) return <Empty title="No requests in these days." />;
-  return (
-    <div className="h-64" role="img" aria-label="Requests per day">
-      <ResponsiveContainer width="100%" height="100%">
-        <BarChart data={data}>
-          <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
-          <XAxis dataKey="day" fontSize={12} />
-          <YAxis allowDecimals={false} fontSize={12} width={40} />
-          <Tooltip />
-          <Bar dataKey="requests" fill="var(--color-good)" radius={[3, 3, 0, 0]} />
-        </BarChart>
-      </ResponsiveContainer>
-    </div>
-  );
-}
-
-function ByModel({ period }: { period: Period }) {
-  const orgId = useOrgId();
-  const breakdown = useUsageBreakdown(orgId, period);
-  if (breakdown.isPending) return <Loading label="Loading breakdown" rows={2} />;
+  const breakdown = useUsageBreakdown(orgId, period, by);
+  const label = by === "model" ? "Model" : "API key";
+  if (breakdown.isPending) return <Loading label={`Loading usage by ${by}`} rows={2} />;
   if (breakdown.isError) return <Failed message="Could not load the breakdown." />;
   if (breakdown.data.groups.length === 0) return <Empty title="Nothing to break down yet." />;
   return (
-    <div className="overflow-x-auto">
+    <div className="overflow-x-auto" tabIndex={0} role="region" aria-label={`Usage by ${label.toLowerCase()}`}>
       <table className="w-full text-sm">
-        <caption className="sr-only">Usage by model</caption>
+        <caption className="sr-only">Usage by {label.toLowerCase()}</caption>
         <thead className="text-muted-foreground text-left">
           <tr>
-            <th className="py-2 font-medium">Model</th>
-            <th className="py-2 text-right font-medium">Requests</th>
-            <th className="py-2 text-right font-medium">Tokens</th>
+            <th className="py-2 pr-4 font-medium">{label}</th>
+            <th className="py-2 pr-4 text-right font-medium">Requests</th>
+            <th className="py-2 pr-4 text-right font-medium">Input tokens</th>
+            <th className="py-2 pr-4 text-right font-medium">Output tokens</th>
             <th className="py-2 text-right font-medium">Cost</th>
           </tr>
         </thead>
         <tbody className="divide-y">
           {breakdown.data.groups.map((g) => (
-            <tr key={g.id}>
-              <td className="py-2 font-mono">{g.name}</td>
-              <td className="py-2 text-right">{count(g.requests)}</td>
-              <td className="py-2 text-right">{count(g.total_tokens)}</td>
+            <tr key={g.id} data-testid={`usage-by-${by}`}>
+              <td className="py-2 pr-4">
+                <span className={by === "model" ? "font-mono" : ""}>{g.name}</span>
+                {g.key_prefix && <code className="text-muted-foreground ml-2 text-xs">{g.key_prefix}…</code>}
+              </td>
+              <td className="py-2 pr-4 text-right">{count(g.requests)}</td>
+              <td className="py-2 pr-4 text-right">{count(g.prompt_tokens)}</td>
+              <td className="py-2 pr-4 text-right">{count(g.completion_tokens)}</td>
               <td className="py-2 text-right">{usd(g.cost_nanos)}</td>
             </tr>
           ))}
@@ -98,25 +79,35 @@ export function Usage() {
           <ExportLink filters={filters} />
         </CardContent>
       </Card>
-      <Card>
-        <CardHeader>
-          <CardTitle>Requests per day</CardTitle>
-          <CardDescription>
-            {days} day{days === 1 ? "" : "s"}, {filters.from} to {filters.to} (UTC); all models and keys.
-          </CardDescription>
-        </CardHeader>
-        <CardContent>
-          <Chart period={period} />
-        </CardContent>
-      </Card>
-      <Card>
-        <CardHeader>
-          <CardTitle>By model</CardTitle>
-        </CardHeader>
-        <CardContent>
-          <ByModel period={period} />
-        </CardContent>
-      </Card>
+      <UsageCharts period={period} />
+      <p className="text-muted-foreground text-sm">
+        {days} day{days === 1 ? "" : "s"}, {filters.from} to {filters.to} (UTC).
+      </p>
+      <div className="grid gap-4 lg:grid-cols-2">
+        <Card>
+          <CardHeader>
+            <CardTitle>By model</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <Breakdown period={period} by="model" />
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>By API key</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <Breakdown period={period} by="key" />
+          </CardContent>
+        </Card>
+      </div>
+      <Latency period={period} />
+      <RequestLog
+        query={{ ...logQuery(filters), refused: true }}
+        title="Refused requests"
+        description="Requests turned away after the key was accepted, and why. They cost nothing."
+        empty="Nothing was refused."
+      />
       <RequestLog query={logQuery(filters)} />
     </div>
   );

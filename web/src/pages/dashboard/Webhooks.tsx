@@ -14,11 +14,10 @@ import { notify } from "@/lib/toast";
 
 import { useOrgId } from "./useOrg";
 import { Deliveries, deliveriesKey } from "./webhooks/Deliveries";
+import { webhooksKey } from "./webhooks/keys";
 
 type Endpoint = components["schemas"]["EndpointOut"];
 type EventType = components["schemas"]["EndpointCreate"]["event_types"][number];
-
-const webhooksKey = (orgId: string) => ["orgs", orgId, "webhooks"] as const;
 
 function CreateEndpoint({ onCreated }: { onCreated: (secret: string) => void }) {
   const orgId = useOrgId();

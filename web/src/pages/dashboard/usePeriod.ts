@@ -13,25 +13,13 @@ export function useUsageSummary(orgId: string, days: number) {
   });
 }
 
-export function useUsageTimeseries(orgId: string, period: Period) {
+export function useUsageBreakdown(orgId: string, period: Period, by: "model" | "key") {
   return useQuery({
-    queryKey: ["orgs", orgId, "usage", "timeseries", period],
-    queryFn: () =>
-      unwrap(
-        client.GET("/api/orgs/{org_id}/usage/timeseries", {
-          params: { path: { org_id: orgId }, query: { ...period, granularity: "day" } },
-        }),
-      ),
-  });
-}
-
-export function useUsageBreakdown(orgId: string, period: Period) {
-  return useQuery({
-    queryKey: ["orgs", orgId, "usage", "breakdown", period],
+    queryKey: ["orgs", orgId, "usage", "breakdown", period, by],
     queryFn: () =>
       unwrap(
         client.GET("/api/orgs/{org_id}/usage/breakdown", {
-          params: { path: { org_id: orgId }, query: { ...period, by: "model" } },
+          params: { path: { org_id: orgId }, query: { ...period, by } },
         }),
       ),
   });

@@ -30,6 +30,7 @@ from gptapi.console.auth.oauth.providers import (
 )
 from gptapi.console.auth.oauth.service import Refusal, SignInRefused
 from gptapi.console.auth.sessions import client_ip, start_session
+from gptapi.console.auth.welcome import grant_signup_credit
 from gptapi.console.deps import CurrentViewer, DbSession, OptionalViewer, State
 from gptapi.console.errors import not_found
 from gptapi.console.state import ConsoleState
@@ -142,6 +143,7 @@ async def callback(
         )
     except SignInRefused as refused:
         return _refused(refused.reason)
+    await grant_signup_credit(db, state.settings, user)
     if viewer is not None:
         response = RedirectResponse(flow.next_path, 302)
     elif two_factor.enabled(user):

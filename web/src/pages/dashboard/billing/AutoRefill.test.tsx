@@ -15,6 +15,7 @@ const OVERVIEW: Overview = {
   open_holds_nanos: 0,
   open_holds_usd: "0.00",
   payments_configured: true,
+  crypto_configured: false,
   publishable_key: null,
   topup_presets_usd: [10, 25, 50, 100],
   topup_min_usd: 5,
@@ -35,6 +36,8 @@ const OVERVIEW: Overview = {
   low_balance_threshold_nanos: 5_000_000_000,
   low_balance_threshold_usd: "5.00",
   balance_state: "low",
+  running_nanos_per_hour: 0,
+  hours_left: null,
 };
 
 function renderForm(overview: Overview) {

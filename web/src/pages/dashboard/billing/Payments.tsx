@@ -35,16 +35,29 @@ export function Payments() {
             {payment.refunded_usd !== "0.00" && (
               <span className="text-muted-foreground"> · ${payment.refunded_usd} refunded</span>
             )}
-            {payment.failure_message && <span className="text-bad block text-xs">{payment.failure_message}</span>}
+            {payment.failure_message && (
+              <span className="text-bad-strong block text-xs">{payment.failure_message}</span>
+            )}
           </span>
           <Badge variant={TONE[payment.status as keyof typeof TONE] ?? "outline"}>{payment.status}</Badge>
-          {payment.receipt_url ? (
-            <a className="underline underline-offset-4" href={payment.receipt_url} target="_blank" rel="noreferrer">
-              Receipt
-            </a>
-          ) : (
-            <span className="text-muted-foreground">no receipt</span>
-          )}
+          <span className="flex gap-3">
+            {payment.status === "paid" && (
+              <a
+                className="underline underline-offset-4"
+                href={`/api/orgs/${orgId}/billing/payments/${payment.id}/invoice.pdf`}
+                download
+              >
+                Invoice (PDF)
+              </a>
+            )}
+            {payment.receipt_url ? (
+              <a className="underline underline-offset-4" href={payment.receipt_url} target="_blank" rel="noreferrer">
+                Receipt
+              </a>
+            ) : (
+              <span className="text-muted-foreground">no receipt</span>
+            )}
+          </span>
         </li>
       ))}
     </ul>

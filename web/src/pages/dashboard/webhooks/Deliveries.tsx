@@ -48,7 +48,7 @@ function DeliveryDetail({ endpointId, deliveryId }: { endpointId: string; delive
             <span>{dateTime(attempt.created_at)}</span>
             <span>{attempt.response_status ?? "no response"}</span>
             <span>{attempt.latency_ms} ms</span>
-            {attempt.error && <span className="text-bad">{attempt.error}</span>}
+            {attempt.error && <span className="text-bad-strong">{attempt.error}</span>}
           </li>
         ))}
       </ol>

@@ -1,7 +1,8 @@
-"""Outgoing mail: SMTP when configured, otherwise a dev mailbox (log + /dev/mailbox page).
+"""Where mail goes: an SMTP server, Resend or SendGrid (gptapi.mail.http_api), or, with none
+configured, a dev mailbox (log + /dev/mailbox page).
 
-Endpoints send through `mail_queue.RequestMailQueue` (FastAPI BackgroundTasks), so mail
-leaves after the request's transaction has committed and a slow SMTP server never holds a
+Endpoints send through `console.mail_queue.RequestMailQueue` (FastAPI BackgroundTasks), so
+mail leaves after the request's transaction has committed and a slow provider never holds a
 response.
 """
 
@@ -9,31 +10,17 @@ from __future__ import annotations
 
 import collections
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Protocol
 
 import aiosmtplib
 
 from gptapi.config import Settings
+from gptapi.mail.http_api import ResendMailer, SendGridMailer
+from gptapi.mail.message import Mail, Mailer
 
 log = logging.getLogger(__name__)
 
 DEV_MAILBOX_SIZE = 200
-
-
-@dataclass(frozen=True)
-class Mail:
-    to: str
-    subject: str
-    text: str
-    html: str | None = None
-    sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-class Mailer(Protocol):
-    async def send(self, mail: Mail) -> None: ...
 
 
 class SmtpMailer:
@@ -46,6 +33,8 @@ class SmtpMailer:
         message["From"] = s.mail_from
         message["To"] = mail.to
         message["Subject"] = mail.subject
+        for name, value in mail.headers:
+            message[name] = value
         message.set_content(mail.text)
         if mail.html:
             message.add_alternative(mail.html, subtype="html")
@@ -76,5 +65,23 @@ class DevMailbox:
         log.info("mail to %s: %s\n%s", mail.to, mail.subject, mail.text)
 
 
-def build_mailer(settings: Settings) -> Mailer:
-    return SmtpMailer(settings) if settings.smtp_host else DevMailbox()
+def build_transport(settings: Settings) -> Mailer:
+    """The provider MAIL_PROVIDER names; "auto" takes the first one configured."""
+    provider: str = settings.mail_provider
+    if provider == "auto":
+        configured = (
+            ("smtp", settings.smtp_host),
+            ("resend", settings.resend_api_key),
+            ("sendgrid", settings.sendgrid_api_key),
+        )
+        provider = next((name for name, value in configured if value), "dev")
+    needs = {"smtp": "SMTP_HOST", "resend": "RESEND_API_KEY", "sendgrid": "SENDGRID_API_KEY"}
+    if provider in needs and not getattr(settings, needs[provider].lower()):
+        raise RuntimeError(f"MAIL_PROVIDER={provider} needs {needs[provider]}")
+    if provider == "smtp":
+        return SmtpMailer(settings)
+    if provider == "resend":
+        return ResendMailer(settings)
+    if provider == "sendgrid":
+        return SendGridMailer(settings)
+    return DevMailbox()

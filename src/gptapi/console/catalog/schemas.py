@@ -1,0 +1,41 @@
+"""The model descriptions the console sends."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from gptapi.console.status.schemas import StatusValue
+
+Capability = Literal["chat", "completions", "streaming", "tools", "json_schema", "embeddings"]
+
+
+class ModelPricing(BaseModel):
+    """USD per million tokens. A cached-input price joins these once the catalog has one."""
+
+    currency: Literal["USD"] = "USD"
+    unit: Literal["1M tokens"] = "1M tokens"
+    input: Decimal
+    output: Decimal
+
+
+class ModelInfo(BaseModel):
+    id: str = Field(description="What to send as `model`.")
+    name: str
+    type: str
+    description: str
+    owned_by: Literal["platform", "organization"] = Field(
+        description="A platform model, or one of the organisation's own deployments."
+    )
+    endpoint: str = Field(description="The /v1 path that serves it.")
+    context_length: int | None = Field(description="Tokens per request; null while unknown.")
+    capabilities: list[Capability]
+    pricing: ModelPricing
+    status: StatusValue
+    latency_ms: int | None = Field(description="Latest health probe; null while unmeasured.")
+
+
+class ModelList(BaseModel):
+    data: list[ModelInfo]

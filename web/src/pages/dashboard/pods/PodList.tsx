@@ -1,0 +1,231 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { Plus } from "lucide-react";
+import { Link } from "react-router-dom";
+
+import { client, reportError, unwrap } from "@/api/client";
+import { podKeys, usePods, type Pod, type PodConnection, type PodState } from "@/api/pods";
+import { gpuLabel } from "@/api/compute";
+import { CopyButton } from "@/components/CodeTabs";
+import { useModal } from "@/components/modals/ModalContext";
+import { Empty, Failed, Loading } from "@/components/States";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { usd } from "@/lib/format";
+import { notify } from "@/lib/toast";
+
+import { useCanManage } from "../deployments/actions";
+import { useOrg } from "../useOrg";
+
+const VARIANTS: Record<PodState, "good" | "warn" | "secondary" | "bad"> = {
+  pending: "warn",
+  starting: "warn",
+  running: "good",
+  stopping: "warn",
+  stopped: "secondary",
+  failed: "bad",
+  terminating: "warn",
+  terminated: "secondary",
+};
+
+const CLOUD_LABELS = { COMMUNITY: "Community", SECURE: "Secure" } as const;
+
+function PodStateBadge({ pod }: { pod: Pod }) {
+  return (
+    <Badge variant={VARIANTS[pod.state]} data-testid="pod-state" title={pod.state_reason || undefined}>
+      <span aria-hidden>●</span> {pod.state}
+    </Badge>
+  );
+}
+
+/** Start, Stop and Terminate through the server; Terminate asks first, since the volume goes too. */
+function PodButtons({ pod }: { pod: Pod }) {
+  const orgId = useOrg().id;
+  const queryClient = useQueryClient();
+  const { open } = useModal();
+  if (!useCanManage()) return null;
+  const path = { params: { path: { org_id: orgId, pod_id: pod.id } } };
+  const refresh = () => queryClient.invalidateQueries({ queryKey: podKeys.pods(orgId) });
+  const run = async (call: () => Promise<unknown>, done: string) => {
+    try {
+      await call();
+      await refresh();
+      notify.good(done);
+    } catch (error) {
+      reportError(error);
+    }
+  };
+  const stop = () =>
+    run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/stop", path)), `Stopping ${pod.name}.`);
+  const start = () =>
+    run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/start", path)), `Starting ${pod.name}.`);
+  const terminate = () =>
+    open({
+      kind: "confirm",
+      options: {
+        title: `Terminate ${pod.name}?`,
+        description:
+          "The pod and its volume are deleted for good, with whatever /workspace holds. What it cost stays in your billing.",
+        confirmLabel: "Terminate pod",
+        destructive: true,
+        onConfirm: async () => {
+          await unwrap(client.DELETE("/api/orgs/{org_id}/pods/{pod_id}", path));
+          await refresh();
+          notify.good(`Terminating ${pod.name}.`);
+        },
+      },
+    });
+  const stoppable = ["pending", "starting", "running"].includes(pod.state);
+  const startable = ["stopped", "failed"].includes(pod.state);
+  return (
+    <div className="flex flex-wrap gap-2">
+      {stoppable && (
+        <Button variant="outline" size="sm" onClick={() => void stop()} aria-label={`Stop ${pod.name}`}>
+          Stop
+        </Button>
+      )}
+      {startable && (
+        <Button variant="outline" size="sm" onClick={() => void start()} aria-label={`Start ${pod.name}`}>
+          Start
+        </Button>
+      )}
+      {!["terminating", "terminated"].includes(pod.state) && (
+        <Button variant="outline" size="sm" onClick={terminate} aria-label={`Terminate ${pod.name}`}>
+          Terminate
+        </Button>
+      )}
+    </div>
+  );
+}
+
+function Detail({ label, value }: { label: string; value: string }) {
+  return (
+    <div className="grid grid-cols-[auto_minmax(0,1fr)_auto] items-center gap-2">
+      <dt className="text-muted-foreground">{label}</dt>
+      <dd className="min-w-0 font-mono text-xs break-all" data-testid={`pod-${label.toLowerCase()}`}>
+        {value}
+      </dd>
+      <dd>
+        <CopyButton text={value} label={`Copy ${label}`} />
+      </dd>
+    </div>
+  );
+}
+
+/** How to reach a running pod: the ssh command, Jupyter and every other port. Outside the
+table, so that on a phone the copy buttons are in view rather than a sideways scroll away. */
+function Connection({ pod, connection }: { pod: Pod; connection: PodConnection }) {
+  const others = connection.endpoints.filter((e) => e.port !== 22 && e.port !== 8888);
+  return (
+    <section aria-label={`How to reach ${pod.name}`} className="grid max-w-2xl gap-2">
+      <h3 className="text-sm font-medium">Connect to {pod.name}</h3>
+      <dl className="grid gap-1 text-sm">
+        {connection.ssh && <Detail label="SSH" value={connection.ssh} />}
+        {connection.jupyter && <Detail label="Jupyter" value={connection.jupyter} />}
+        {others.map((endpoint) => {
+          const address = endpoint.url ?? (endpoint.ip ? `${endpoint.ip}:${endpoint.public_port}` : null);
+          return address && <Detail key={endpoint.port} label={`Port ${endpoint.port}`} value={address} />;
+        })}
+      </dl>
+    </section>
+  );
+}
+
+export function PodList() {
+  const orgId = useOrg().id;
+  const pods = usePods(orgId);
+  return (
+    <Card>
+      <CardHeader className="flex flex-wrap items-start justify-between gap-2">
+        <div className="grid gap-1.5">
+          <CardTitle>
+            <h2>Custom pods</h2>
+          </CardTitle>
+          <CardDescription>
+            Your own containers on GPUs, billed per second while they run (minimum 1 minute per start); a volume is
+            billed until the pod is terminated.
+          </CardDescription>
+        </div>
+        <Button asChild size="sm">
+          <Link to="/dashboard/pods/new">
+            <Plus aria-hidden /> Create a pod
+          </Link>
+        </Button>
+      </CardHeader>
+      <CardContent>
+        {pods.isPending ? (
+          <Loading label="Loading pods" />
+        ) : pods.isError ? (
+          <Failed message="Could not load your pods." />
+        ) : pods.data.length === 0 ? (
+          <Empty title="No pods yet.">
+            <p>Create one to run any container image on a GPU, with SSH and Jupyter.</p>
+          </Empty>
+        ) : (
+          <div className="grid gap-6">
+            {/* Contained and positioned, the table and its screen-reader labels scroll inside the
+          card instead of widening the page on a phone. */}
+            <div
+              className="relative overflow-x-auto [contain:inline-size]"
+              tabIndex={0}
+              role="region"
+              aria-label="Pods table"
+            >
+              <table className="w-full text-sm">
+                <caption className="sr-only">
+                  Your pods with their state, GPUs, hourly price, cost so far and how to reach them
+                </caption>
+                <thead className="text-muted-foreground text-left">
+                  <tr>
+                    <th className="py-2 pr-4 font-medium">Name</th>
+                    <th className="py-2 pr-4 font-medium">Status</th>
+                    <th className="py-2 pr-4 font-medium">GPU</th>
+                    <th className="py-2 pr-4 text-right font-medium">Cost/hr</th>
+                    <th className="py-2 pr-4 text-right font-medium">Cost so far</th>
+                    <th className="py-2 pr-4 font-medium">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                {pods.data.map((pod) => (
+                  <tbody key={pod.id} className="border-t" data-testid="pod-row">
+                    <tr>
+                      <td className="py-3 pr-4 align-top">
+                        <span className="font-medium">{pod.name}</span>
+                        <span className="text-muted-foreground block font-mono text-xs">{pod.image}</span>
+                      </td>
+                      <td className="py-3 pr-4 align-top">
+                        <PodStateBadge pod={pod} />
+                        {pod.state_reason && (
+                          <span className="text-muted-foreground mt-1 block max-w-48 text-xs">{pod.state_reason}</span>
+                        )}
+                      </td>
+                      <td className="py-3 pr-4 align-top whitespace-nowrap">
+                        {gpuLabel(pod)}
+                        <span className="text-muted-foreground block text-xs">
+                          {CLOUD_LABELS[pod.cloud_type]}, {pod.storage_gb} GB
+                        </span>
+                      </td>
+                      <td className="py-3 pr-4 text-right align-top whitespace-nowrap" data-testid="pod-price">
+                        {usd(pod.price.nanos_per_hour)}
+                      </td>
+                      <td className="py-3 pr-4 text-right align-top whitespace-nowrap" data-testid="pod-cost">
+                        {usd(pod.cost_nanos)}
+                      </td>
+                      <td className="py-3 align-top">
+                        <PodButtons pod={pod} />
+                      </td>
+                    </tr>
+                  </tbody>
+                ))}
+              </table>
+            </div>
+            {pods.data.map(
+              (pod) => pod.connection && <Connection key={pod.id} pod={pod} connection={pod.connection} />,
+            )}
+          </div>
+        )}
+      </CardContent>
+    </Card>
+  );
+}

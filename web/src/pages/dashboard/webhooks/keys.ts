@@ -1,0 +1,1 @@
+export const webhooksKey = (orgId: string) => ["orgs", orgId, "webhooks"] as const;
