@@ -192,10 +192,24 @@ def test_pod_lifecycle_is_billed_for_gpus_while_running_and_storage_until_termin
     # It ran 150 s, then 30 s (billed as the minute); a stopped pod is not running.
     assert spend["running_hours"] == spend["gpu_hours"] == round(180 / 3600, 6)
 
-    actions = cloud.rows(
-        select(AuditLog.action).where(AuditLog.target_id == pod_id).order_by(AuditLog.id)
-    )
-    assert actions == ["pod.create", "pod.stop", "pod.start", "pod.terminate"]
+    entries = cloud.rows(select(AuditLog).where(AuditLog.target_id == pod_id).order_by(AuditLog.id))
+    assert [e.action for e in entries] == [
+        "pod.create",
+        "pod.stop",
+        "pod.start",
+        "pod.terminate",
+        "pod.terminated",
+    ]
+    # The end, as the platform recorded it once settled: what it ran and cost in all.
+    end = entries[-1]
+    assert end.actor_user_id is None and end.organization_id == member.org_id
+    assert end.data == {
+        "name": "training",
+        "gpu_type": "NVIDIA GeForce RTX 4090",
+        "gpu_count": 1,
+        "runtime_seconds": 210,
+        "cost_nanos": gpu_total + storage_total,
+    }
     events = cloud.rows(
         select(WebhookEvent)
         .where(WebhookEvent.event_type == "pod.state_changed")

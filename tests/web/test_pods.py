@@ -210,6 +210,16 @@ def test_create_a_pod_see_it_run_with_its_ssh_details_stop_and_terminate_it(
     assert ssh.match(page.evaluate("navigator.clipboard.readText()"))
     _no_serious_violations(page)
 
+    # The overview lists it among what runs now, with its ssh command a click away.
+    page.evaluate("navigator.clipboard.writeText('')")
+    page.goto("/dashboard")
+    active = page.get_by_test_id("active-pod").filter(has_text="training")
+    expect(active.get_by_test_id("pod-state")).to_have_text(re.compile("running"))
+    expect(active).to_contain_text("$0.45")
+    active.get_by_role("button", name="Copy the SSH command of training").click()
+    assert ssh.match(page.evaluate("navigator.clipboard.readText()"))
+    page.goto("/dashboard/pods")
+
     row.get_by_role("button", name="Stop training").click()
     expect(row.get_by_test_id("pod-state")).to_have_text(
         re.compile("stopped"), timeout=STATE_TIMEOUT_MS
@@ -223,3 +233,11 @@ def test_create_a_pod_see_it_run_with_its_ssh_details_stop_and_terminate_it(
     dialog.get_by_role("button", name="Terminate pod").click()
     expect(page.get_by_text("No pods yet.")).to_be_visible(timeout=STATE_TIMEOUT_MS)
     assert all(pod.body["name"] != "training" for pod in runpod.pods.values())
+
+    # Gone from the pods list, its end stays in the overview's recent activity: how long it
+    # ran (the first minute is charged in full) and what it cost in all.
+    page.goto("/dashboard")
+    expect(page.get_by_test_id("active-pod")).to_have_count(0)
+    expect(page.get_by_role("list", name="Recent activity")).to_contain_text(
+        re.compile(r"training pod terminated after \d+m \d+s \(\$0\.\d+\)")
+    )

@@ -26,7 +26,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gptapi.audit import record
 from gptapi.compute.billing import close_run
+from gptapi.compute.pod_totals import PodTotals, pod_run_totals
 from gptapi.compute.provider import (
     ComputeProvider,
     Connection,
@@ -304,6 +306,7 @@ class PodSupervisor:
                 terminated_at=now,
             ):
                 await self._close_runs(session, pod.id, now, kinds=("gpu", "storage"))
+                await _record_termination(session, pod)
 
     async def _abandon(self, pod: Pod) -> None:
         """Its provider is no longer configured here: nothing can be run, stopped or
@@ -349,3 +352,24 @@ class PodSupervisor:
     async def _set(self, pod: Pod, from_state: str, to_state: str, **values: Any) -> bool:
         async with self.sessions() as session, session.begin():
             return await move(session, pod, from_state, to_state, now=self.clock.now(), **values)
+
+
+async def _record_termination(session: AsyncSession, pod: Pod) -> None:
+    """The audit entry of a pod's end, with what it ran and cost in all, settled: members
+    read it in their recent activity after the pod has left the pods list."""
+    totals = (await pod_run_totals(session, [pod.id])).get(pod.id, PodTotals())
+    record(
+        session,
+        action="pod.terminated",
+        actor_user_id=None,
+        organization_id=pod.organization_id,
+        target_type="pod",
+        target_id=pod.id,
+        data={
+            "name": pod.name,
+            "gpu_type": pod.gpu_type,
+            "gpu_count": pod.gpu_count,
+            "runtime_seconds": totals.gpu_seconds,
+            "cost_nanos": totals.gpu_nanos + totals.storage_nanos,
+        },
+    )

@@ -12,35 +12,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gptapi.audit import record
 from gptapi.console.deps import OrgContext, Viewer
 from gptapi.console.errors import bad_request
 from gptapi.models import AuditLog, User
 
 Entry = TypeVar("Entry", bound=BaseModel)
-
-
-def record(
-    session: AsyncSession,
-    *,
-    action: str,
-    actor_user_id: uuid.UUID | None,
-    organization_id: uuid.UUID | None = None,
-    target_type: str = "",
-    target_id: object = "",
-    data: dict[str, Any] | None = None,
-    ip: str = "",
-) -> AuditLog:
-    entry = AuditLog(
-        action=action,
-        actor_user_id=actor_user_id,
-        organization_id=organization_id,
-        target_type=target_type,
-        target_id=str(target_id),
-        data=data or {},
-        ip=ip,
-    )
-    session.add(entry)
-    return entry
 
 
 def record_change(

@@ -30,3 +30,13 @@ export function ago(iso: string, now: number): string {
   if (hours < 24) return hours === 1 ? "1 hour ago" : `${hours} hours ago`;
   return new Date(iso).toLocaleDateString();
 }
+
+/** A running time as the console shows it: "4h 23m", "2m 5s", "40s". */
+export function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s}s`;
+  return `${s}s`;
+}

@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gptapi import audit
 from gptapi.config import Settings
-from gptapi.console import audit
 from gptapi.console.auth import throttle
 from gptapi.console.auth.sessions import client_ip
 from gptapi.console.deps import DbSession, State

@@ -13,12 +13,12 @@ import secrets
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.compute import events
+from gptapi.compute.pod_totals import PodTotals, pod_run_totals
 from gptapi.compute.price_list import PriceList
 from gptapi.compute.prices import Estimate
 from gptapi.compute.provider import container_provider
 from gptapi.console.audit import record_change
 from gptapi.console.compute import repository
-from gptapi.console.compute.repository import PodTotals
 from gptapi.console.compute.schemas import PodConnection, PodCreate, PodOut
 from gptapi.console.compute.service import Providers, check_funds, estimate_out, price_of
 from gptapi.console.deps import OrgContext
@@ -59,13 +59,13 @@ def pod_out(pod: Pod, totals: PodTotals) -> PodOut:
 
 
 async def describe(db: AsyncSession, pod: Pod) -> PodOut:
-    totals = await repository.pod_run_totals(db, [pod.id])
+    totals = await pod_run_totals(db, [pod.id])
     return pod_out(pod, totals.get(pod.id, PodTotals()))
 
 
 async def list_pods(db: AsyncSession, ctx: OrgContext) -> list[PodOut]:
     rows = await repository.pods(db, ctx.organization.id)
-    totals = await repository.pod_run_totals(db, [p.id for p in rows])
+    totals = await pod_run_totals(db, [p.id for p in rows])
     return [pod_out(p, totals.get(p.id, PodTotals())) for p in rows]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,16 +16,9 @@ from gptapi.models import (
     DeploymentReplica,
     DeploymentRun,
     Pod,
-    PodRun,
     UsageLog,
 )
 from gptapi.models.base import UTCDateTime
-
-
-class PodTotals(NamedTuple):
-    gpu_seconds: int = 0
-    gpu_nanos: int = 0
-    storage_nanos: int = 0
 
 
 async def deployments(db: AsyncSession, organization_id: uuid.UUID) -> Sequence[Deployment]:
@@ -147,30 +140,6 @@ async def pod(db: AsyncSession, organization_id: uuid.UUID, pod_id: str) -> Pod 
             Pod.id == pod_id, Pod.organization_id == organization_id, Pod.state != "terminated"
         )
     )
-
-
-async def pod_run_totals(db: AsyncSession, pod_ids: Sequence[str]) -> dict[str, PodTotals]:
-    """What each pod's runs billed: GPU seconds, GPU and storage nano-dollars."""
-    totals: dict[str, PodTotals] = {}
-    if not pod_ids:
-        return totals
-    rows = await db.execute(
-        select(
-            PodRun.pod_id,
-            PodRun.kind,
-            func.sum(PodRun.billed_seconds),
-            func.sum(PodRun.charged_nanos),
-        )
-        .where(PodRun.pod_id.in_(pod_ids))
-        .group_by(PodRun.pod_id, PodRun.kind)
-    )
-    for pod_id, kind, seconds, charged in rows:
-        seconds_so_far, gpu, storage = totals.get(pod_id, PodTotals())
-        if kind == "gpu":
-            totals[pod_id] = PodTotals(int(seconds or 0), int(charged or 0), storage)
-        else:
-            totals[pod_id] = PodTotals(seconds_so_far, gpu, int(charged or 0))
-    return totals
 
 
 def _hour_of(column: Any, dialect: str) -> ColumnElement[datetime]:

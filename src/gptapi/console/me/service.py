@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.console import audit
+from gptapi import audit
 from gptapi.console.auth import tokens, two_factor
 from gptapi.console.auth.sessions import end_all_sessions
 from gptapi.console.errors import conflict

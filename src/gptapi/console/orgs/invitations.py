@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.console import audit
+from gptapi import audit
 from gptapi.console.audit import record_change
 from gptapi.console.auth.sessions import hash_token
 from gptapi.console.deps import OrgContext, Viewer

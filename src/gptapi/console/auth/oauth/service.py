@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gptapi import audit
 from gptapi.admin.service import create_user
-from gptapi.console import audit
 from gptapi.console.auth.oauth.providers import ProviderProfile
 from gptapi.console.auth.sessions import end_all_sessions
 from gptapi.console.errors import ApiError, not_found

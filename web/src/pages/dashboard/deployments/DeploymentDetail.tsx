@@ -9,13 +9,13 @@ import { useModal } from "@/components/modals/ModalContext";
 import { Failed, Loading } from "@/components/States";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { dateTime, usd } from "@/lib/format";
+import { dateTime, duration, usd } from "@/lib/format";
 import { deploymentExample } from "@/lib/examples";
 import { useTitle } from "@/lib/title";
 
 import { DeploymentButtons, useCanManage } from "./actions";
 import { useOrgId } from "../useOrg";
-import { duration, liveCost } from "./cost";
+import { liveCost } from "./cost";
 import { LiveLogs } from "./LiveLogs";
 import { LiveMetrics, Scaling } from "./LiveMetrics";
 import { StateBadge } from "./StateBadge";

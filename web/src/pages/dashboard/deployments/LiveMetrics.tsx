@@ -5,10 +5,9 @@ import { client, unwrap } from "@/api/client";
 import { computeKeys, type Deployment } from "@/api/compute";
 import { Failed, Loading } from "@/components/States";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { count, dateTime } from "@/lib/format";
+import { count, dateTime, duration } from "@/lib/format";
 
 import { useOrgId } from "../useOrg";
-import { duration } from "./cost";
 import { hourLabel, summarise, type Series } from "./series";
 
 // Requests land in the current hour at once; asking this often shows them without a reload.

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 
 import type { Deployment } from "@/api/compute";
 import { pollInterval, runway } from "@/api/compute";
+import { duration } from "@/lib/format";
 
-import { duration, liveCost } from "./cost";
+import { liveCost } from "./cost";
 
 const READY_AT = Date.parse("2026-01-22T10:30:00Z");
 const PER_HOUR = 3_600_000_000; // $3.60/hr: a millionth of a dollar per millisecond, 1e6 nanos a second

@@ -1,15 +1,5 @@
 import type { Deployment } from "@/api/compute";
 
-/** A running time as the page shows it: "4h 23m", "2m 5s", "40s". */
-export function duration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.floor(seconds % 60);
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s}s`;
-  return `${s}s`;
-}
-
 const MINIMUM_SECONDS = 60;
 
 /** The running total between two reads of the server: what it had charged plus the seconds

@@ -24,7 +24,7 @@ function useNow(everyMs: number): number {
   return now;
 }
 
-/** Deployments started and stopped, and money added, newest first: what a member may read. */
+/** Deployments started and stopped, pods terminated and money added, newest first: what a member may read. */
 export function RecentActivity() {
   const org = useOrg();
   const readsAudit = AUDIT_ROLES.has(org.role);
@@ -56,7 +56,9 @@ export function RecentActivity() {
     <Card>
       <CardHeader>
         <CardTitle>Recent activity</CardTitle>
-        <CardDescription>Deployments started and stopped, and money added to the balance.</CardDescription>
+        <CardDescription>
+          Deployments started and stopped, pods terminated, and money added to the balance.
+        </CardDescription>
       </CardHeader>
       <CardContent>
         {pending ? (

@@ -18,11 +18,16 @@ const line = (id: string, kind: string, amount: number, at: string): LedgerLine 
 });
 
 describe("recent activity", () => {
-  it("merges deployment changes and credits, newest first, and leaves out the rest", () => {
+  it("merges deployment changes, pod terminations and credits, newest first, and leaves out the rest", () => {
     const items = recentActivity(
       [
         audit(3, "deployment.start", "2026-01-22T10:30:00Z", { name: "llama-70b" }),
         audit(2, "key.create", "2026-01-22T10:20:00Z"),
+        audit(4, "pod.terminated", "2026-01-22T09:30:00Z", {
+          name: "training",
+          runtime_seconds: 2 * 3600 + 14 * 60,
+          cost_nanos: 1_250_000_000,
+        }),
         audit(1, "deployment.stop", "2026-01-22T09:00:00Z"),
       ],
       [
@@ -34,6 +39,7 @@ describe("recent activity", () => {
     expect(items.map((item) => item.text)).toEqual([
       "llama-70b deployment started",
       "Added $50.00 to balance (card payment)",
+      "training pod terminated after 2h 14m ($1.25)",
       "dep_abc123 deployment stopped",
     ]);
   });

@@ -1,4 +1,4 @@
-import { usd } from "@/lib/format";
+import { duration, usd } from "@/lib/format";
 
 /** An audit entry as the activity feed reads it. */
 export interface AuditEntry {
@@ -40,14 +40,26 @@ const CREDIT_SOURCES: Record<string, string> = {
   refund: "refund",
 };
 
+/** What an audit entry says in the feed, or null for entries the feed leaves out. */
+function describe(entry: AuditEntry): string | null {
+  const name = typeof entry.data.name === "string" ? entry.data.name : entry.target_id;
+  const verb = DEPLOYMENT_VERBS[entry.action];
+  if (verb) return `${name} deployment ${verb}`;
+  if (entry.action === "pod.terminated") {
+    const seconds = Number(entry.data.runtime_seconds ?? 0);
+    const cost = Number(entry.data.cost_nanos ?? 0);
+    return `${name} pod terminated after ${duration(seconds)} (${usd(cost)})`;
+  }
+  return null;
+}
+
 /** The newest `limit` things that happened: deployments created, started, stopped or
-deleted (from the audit log) and money added to the balance (from the ledger). */
+deleted and pods terminated (from the audit log), and money added to the balance (from the
+ledger). */
 export function recentActivity(audit: AuditEntry[], ledger: LedgerLine[], limit: number): Activity[] {
   const deployments = audit.flatMap((entry): Activity[] => {
-    const verb = DEPLOYMENT_VERBS[entry.action];
-    if (!verb) return [];
-    const name = typeof entry.data.name === "string" ? entry.data.name : entry.target_id;
-    return [{ id: `audit:${entry.id}`, at: entry.created_at, text: `${name} deployment ${verb}` }];
+    const text = describe(entry);
+    return text === null ? [] : [{ id: `audit:${entry.id}`, at: entry.created_at, text }];
   });
   const credits = ledger
     .filter((line) => line.amount_nanos > 0)

@@ -1,81 +1,25 @@
-import { useQueryClient } from "@tanstack/react-query";
 import { Plus } from "lucide-react";
 import { Link } from "react-router-dom";
 
-import { client, reportError, unwrap } from "@/api/client";
-import { podKeys, usePods, type Pod, type PodConnection, type PodState } from "@/api/pods";
 import { gpuLabel } from "@/api/compute";
+import { usePods, type Pod, type PodConnection } from "@/api/pods";
 import { CopyButton } from "@/components/CodeTabs";
-import { useModal } from "@/components/modals/ModalContext";
 import { Empty, Failed, Loading } from "@/components/States";
-import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { usd } from "@/lib/format";
-import { notify } from "@/lib/toast";
 
 import { useCanManage } from "../deployments/actions";
 import { useOrg } from "../useOrg";
-
-const VARIANTS: Record<PodState, "good" | "warn" | "secondary" | "bad"> = {
-  pending: "warn",
-  starting: "warn",
-  running: "good",
-  stopping: "warn",
-  stopped: "secondary",
-  failed: "bad",
-  terminating: "warn",
-  terminated: "secondary",
-};
+import { PodStateBadge, STOPPABLE, usePodActions } from "./actions";
 
 const CLOUD_LABELS = { COMMUNITY: "Community", SECURE: "Secure" } as const;
 
-function PodStateBadge({ pod }: { pod: Pod }) {
-  return (
-    <Badge variant={VARIANTS[pod.state]} data-testid="pod-state" title={pod.state_reason || undefined}>
-      <span aria-hidden>●</span> {pod.state}
-    </Badge>
-  );
-}
-
-/** Start, Stop and Terminate through the server; Terminate asks first, since the volume goes too. */
+/** Start, Stop and Terminate; Terminate asks first, since the volume goes too. */
 function PodButtons({ pod }: { pod: Pod }) {
-  const orgId = useOrg().id;
-  const queryClient = useQueryClient();
-  const { open } = useModal();
+  const { stop, start, terminate } = usePodActions(pod);
   if (!useCanManage()) return null;
-  const path = { params: { path: { org_id: orgId, pod_id: pod.id } } };
-  const refresh = () => queryClient.invalidateQueries({ queryKey: podKeys.pods(orgId) });
-  const run = async (call: () => Promise<unknown>, done: string) => {
-    try {
-      await call();
-      await refresh();
-      notify.good(done);
-    } catch (error) {
-      reportError(error);
-    }
-  };
-  const stop = () =>
-    run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/stop", path)), `Stopping ${pod.name}.`);
-  const start = () =>
-    run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/start", path)), `Starting ${pod.name}.`);
-  const terminate = () =>
-    open({
-      kind: "confirm",
-      options: {
-        title: `Terminate ${pod.name}?`,
-        description:
-          "The pod and its volume are deleted for good, with whatever /workspace holds. What it cost stays in your billing.",
-        confirmLabel: "Terminate pod",
-        destructive: true,
-        onConfirm: async () => {
-          await unwrap(client.DELETE("/api/orgs/{org_id}/pods/{pod_id}", path));
-          await refresh();
-          notify.good(`Terminating ${pod.name}.`);
-        },
-      },
-    });
-  const stoppable = ["pending", "starting", "running"].includes(pod.state);
+  const stoppable = STOPPABLE.has(pod.state);
   const startable = ["stopped", "failed"].includes(pod.state);
   return (
     <div className="flex flex-wrap gap-2">
