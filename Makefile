@@ -18,6 +18,9 @@ CHROMIUM := /usr/bin/chromium
 # The gateway benchmark's upstream and load generator, from Debian: its smoke run is a test.
 NGINX := /usr/sbin/nginx
 WRK := /usr/bin/wrk
+# The local speech server's engine and its mp3 encoder, from Debian: the speech tests run them.
+ESPEAK := /usr/bin/espeak-ng
+LAME := /usr/bin/lame
 # Chromium comes from Debian; Playwright must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
@@ -78,6 +81,9 @@ $(CHROMIUM):
 $(NGINX) $(WRK):
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light wrk
 
+$(ESPEAK) $(LAME):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng lame
+
 screenshots: $(INSTALLED) $(WEB_DIST) $(CHROMIUM)
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
@@ -88,7 +94,8 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-pytest: $(INSTALLED) $(WEB_DIST) $(CONFORMANCE_DEPS) $(CONFORMANCE_VENV) $(CHROMIUM) $(NGINX) $(WRK)
+pytest: $(INSTALLED) $(WEB_DIST) $(CONFORMANCE_DEPS) $(CONFORMANCE_VENV) $(CHROMIUM) $(NGINX) $(WRK) \
+	$(ESPEAK) $(LAME)
 	$(BIN)/pytest
 
 bench: $(INSTALLED) $(NGINX) $(WRK)

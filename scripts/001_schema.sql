@@ -996,4 +996,16 @@ CREATE INDEX ix_deployment_replicas_deployment_id ON deployment_replicas (deploy
 
 UPDATE alembic_version SET version_num='0022' WHERE alembic_version.version_num = '0021';
 
+-- Running upgrade 0022 -> 0024
+
+ALTER TABLE usage_logs ADD COLUMN characters BIGINT DEFAULT '0' NOT NULL;
+
+ALTER TABLE usage_logs ADD COLUMN audio_seconds BIGINT DEFAULT '0' NOT NULL;
+
+ALTER TABLE usage_hourly ADD COLUMN characters BIGINT DEFAULT '0' NOT NULL;
+
+ALTER TABLE usage_hourly ADD COLUMN audio_seconds BIGINT DEFAULT '0' NOT NULL;
+
+UPDATE alembic_version SET version_num='0024' WHERE alembic_version.version_num = '0022';
+
 COMMIT;

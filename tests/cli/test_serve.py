@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,7 +81,9 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(tmp_path: P
     try:
         served.wait_for("Application startup complete")
         children = _children(served.process.pid)
-        assert len(children) == 2  # the chat and the embeddings llama.cpp servers
+        # The chat and the embeddings llama.cpp servers, and the speech server if eSpeak is
+        # installed.
+        assert len(children) == (3 if shutil.which("espeak-ng") else 2)
 
         match = re.search(r"^curl .*?(?=\n\n)", served.text, flags=re.MULTILINE | re.DOTALL)
         assert match, served.text
@@ -114,6 +117,16 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(tmp_path: P
             timeout=30,
         )
         assert response.status_code == 200
+        if shutil.which("espeak-ng"):
+            spoken = httpx.post(
+                f"http://127.0.0.1:{again.port}/v1/audio/speech",
+                headers={"Authorization": f"Bearer {key.group(0)}"},
+                json={"model": "tts-1", "voice": "alloy", "input": "Hi", "response_format": "wav"},
+                timeout=30,
+            )
+            assert spoken.status_code == 200, spoken.text
+            assert spoken.content[:4] == b"RIFF"
+            assert spoken.headers["x-request-cost-nanos"] == str(2 * 15_000)
     finally:
         again.interrupt()
 
@@ -178,4 +191,4 @@ def test_a_killed_llama_server_is_restarted_and_health_says_when_models_are_down
         assert reply.json()["usage"]["completion_tokens"] > 0
     finally:
         served.interrupt()
-    assert "llama.cpp server for gpt-fast,gpt-full exited (-9); restarting in 3.0s" in served.text
+    assert "local server for gpt-fast,gpt-full exited (-9); restarting in 3.0s" in served.text

@@ -240,6 +240,9 @@ class FakeLlamaServer:
         app.router.add_post("/apply-template", self._apply_template)
         app.router.add_post("/v1/chat/completions/input_tokens", self._input_tokens)
         app.router.add_post(CHAT_PATH, self._chat)
+        # Audio pools' faults: the modes that answer before any output (unavailable, reset,
+        # hang) answer a speech request the same way.
+        app.router.add_post("/v1/audio/speech", self._chat)
         # handler_cancellation: the handler is cancelled when the client goes away, as
         # llama-server stops generating when its client disconnects.
         self._runner = web.AppRunner(

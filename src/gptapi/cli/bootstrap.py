@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.admin import service
 from gptapi.config import Settings
 from gptapi.console.auth.passwords import hash_password
+from gptapi.inference.launcher import SPEECH_PRICE_PER_MILLION_CHARACTERS
 from gptapi.kit.clock import SystemClock
 from gptapi.kit.money import format_usd
-from gptapi.models import User
+from gptapi.models import Model, User
 
 FIRST_RUN_EMAIL = "admin@localhost"
 
@@ -71,3 +72,21 @@ def _save(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text.lstrip())
+
+
+async def local_speech_models(session: AsyncSession, names: list[str]) -> None:
+    """The local speech server's models, created the first time it runs: an operator's
+    later changes to them (price, name, active) stand."""
+    known = set(await session.scalars(select(Model.internal_name)))
+    for name in names:
+        if name not in known:
+            session.add(
+                Model(
+                    name=name,
+                    internal_name=name,
+                    kind="speech",
+                    description="Text to speech (eSpeak NG on this machine)",
+                    input_price_per_million_tokens=SPEECH_PRICE_PER_MILLION_CHARACTERS,
+                    output_price_per_million_tokens=0,
+                )
+            )

@@ -215,7 +215,10 @@ async def _serve(settings: Settings, *, embedded: bool, listen_fd: int | None = 
                 ctx_per_slot=settings.local_ctx_per_slot,
                 threads=settings.local_threads,
             )
-            output.step("starting local llama.cpp servers (SmolLM2-135M-Instruct)")
+            output.step(
+                "starting local llama.cpp servers (SmolLM2-135M-Instruct)"
+                + (" and the eSpeak NG speech server" if fleet.speech_models else "")
+            )
             fleet.start()
             await fleet.wait_ready(progress=output.step)
             supervisor = asyncio.create_task(
@@ -273,6 +276,9 @@ async def _prepare(settings: Settings, fleet: LocalFleet | None, *, embedded: bo
         async with session_maker(engine)() as session, session.begin():
             if fleet is not None:
                 await replace_source(session, "local", fleet.specs())
+                from gptapi.cli.bootstrap import local_speech_models
+
+                await local_speech_models(session, fleet.speech_models)
             else:
                 await remove_source(session, "local")
             if settings.fleet_config is not None:

@@ -20,14 +20,18 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import and_, or_, select
 
 from gptapi.compute.supervisor import wake
 from gptapi.kit.db import SessionMaker
+from gptapi.kit.money import millis_to_decimal, nanos_to_decimal
 from gptapi.models import Deployment, Model, ModelPrice
 
 log = logging.getLogger(__name__)
+
+SECONDS_PER_MINUTE = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,23 @@ class CatalogModel:
     deployment_state: str | None = None
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> int:
+        """In nano-dollars; an audio model's units (characters, seconds) are its input."""
         return prompt_tokens * self.input_price + completion_tokens * self.output_price
+
+    def shown_price(self) -> tuple[str, Decimal, Decimal | None]:
+        """(unit, input, output) in USD as price lists show them: per 1M tokens, per 1M
+        characters (speech), or per minute (transcription, stored per second); audio models
+        have no output price."""
+        if self.kind == "speech":
+            return "1M characters", millis_to_decimal(self.input_price), None
+        if self.kind == "transcription":
+            per_minute = nanos_to_decimal(self.input_price * SECONDS_PER_MINUTE).normalize()
+            return "minute", per_minute, None
+        return (
+            "1M tokens",
+            millis_to_decimal(self.input_price),
+            millis_to_decimal(self.output_price),
+        )
 
 
 # Retry-After for a cold start when the deployment has none measured yet.

@@ -1,4 +1,5 @@
-"""Local llama.cpp servers for the embedded default: one for chat, one for embeddings.
+"""Local servers for the embedded default: llama.cpp for chat and for embeddings, and,
+when eSpeak NG is installed, a speech server (`gptapi.inference.speech`).
 
 `supervise` keeps them running: a child that exits (a crash, an out-of-memory kill, a
 kill -9) is started again on the same port, after a delay that doubles with each exit in a
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from pathlib import Path
 import aiohttp
 
 from gptapi.gateway.upstream.registry import ServerSpec
+from gptapi.inference.speech import ESPEAK
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class LocalServer:
     port: int
     embedding: bool
     log_path: Path
+    speech: bool = False  # the eSpeak speech server, not llama.cpp
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     exits_in_a_row: int = 0  # since it last stayed up `STABLE_SECONDS`
@@ -91,12 +95,51 @@ def spawn_child(
         )
 
 
+def spawn_speech_child(
+    *, port: int, aliases: tuple[str, ...], log_path: Path, parallel: int
+) -> subprocess.Popen[bytes]:
+    """The speech server child (`gptapi.inference.speech`); it dies with this process."""
+    command = [
+        sys.executable,
+        "-m",
+        "gptapi.inference.speech",
+        "--port",
+        str(port),
+        "--alias",
+        ",".join(aliases),
+        "--parallel",
+        str(parallel),
+        "--parent",
+        str(os.getpid()),
+    ]
+    with log_path.open("ab") as log_file:
+        return subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+# The speech model of the embedded default, and its price: what OpenAI charges for tts-1.
+SPEECH_MODEL = "tts-1"
+SPEECH_PRICE_PER_MILLION_CHARACTERS = 15_000  # milli-dollars = nano-dollars per character
+
+
+def speech_available() -> bool:
+    return shutil.which(ESPEAK) is not None
+
+
 class LocalFleet:
     """`gpt-fast` and `gpt-full` share one server (the same small model stands in for both);
-    `embed` runs on its own with embeddings on and mean pooling."""
+    `embed` runs on its own with embeddings on and mean pooling; `tts-1` is eSpeak NG's,
+    when it is installed (`speech`: None to run it if it is)."""
 
     def __init__(
-        self, log_dir: Path, *, parallel: int, ctx_per_slot: int, threads: int = 0
+        self,
+        log_dir: Path,
+        *,
+        parallel: int,
+        ctx_per_slot: int,
+        threads: int = 0,
+        speech: bool | None = None,
     ) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.parallel = parallel
@@ -106,12 +149,29 @@ class LocalFleet:
             LocalServer(("gpt-fast", "gpt-full"), free_port(), False, log_dir / "llama-chat.log"),
             LocalServer(("embed",), free_port(), True, log_dir / "llama-embed.log"),
         ]
+        if speech_available() if speech is None else speech:
+            self.servers.append(
+                LocalServer((SPEECH_MODEL,), free_port(), False, log_dir / "speech.log", True)
+            )
 
     def start(self) -> None:
         for server in self.servers:
             self._launch(server)
 
+    @property
+    def speech_models(self) -> list[str]:
+        return [model for server in self.servers if server.speech for model in server.models]
+
     def _launch(self, server: LocalServer) -> None:
+        if server.speech:
+            server.process = spawn_speech_child(
+                port=server.port,
+                aliases=server.models,
+                log_path=server.log_path,
+                parallel=self.parallel,
+            )
+            server.started_at = time.monotonic()
+            return
         server.process = spawn_child(
             port=server.port,
             aliases=server.models,
@@ -146,7 +206,7 @@ class LocalFleet:
             server.exits_in_a_row += 1
             server.restart_at = now + delay
             log.warning(
-                "llama.cpp server for %s exited (%s); restarting in %.1fs (see %s)",
+                "local server for %s exited (%s); restarting in %.1fs (see %s)",
                 names,
                 process.returncode,
                 delay,
@@ -155,7 +215,7 @@ class LocalFleet:
         elif now >= server.restart_at:
             server.restart_at = None
             self._launch(server)
-            log.warning("llama.cpp server for %s restarted on port %d", names, server.port)
+            log.warning("local server for %s restarted on port %d", names, server.port)
 
     async def wait_ready(
         self, timeout: float = 120.0, progress: Callable[[str], None] | None = None
@@ -166,7 +226,7 @@ class LocalFleet:
                 while True:
                     if server.process is not None and server.process.poll() is not None:
                         raise RuntimeError(
-                            f"llama.cpp server for {','.join(server.models)} exited "
+                            f"local server for {','.join(server.models)} exited "
                             f"({server.process.returncode}); see {server.log_path}"
                         )
                     try:
@@ -182,8 +242,7 @@ class LocalFleet:
                     await asyncio.sleep(0.2)
                 if progress:
                     progress(
-                        f"llama.cpp server for {', '.join(server.models)} ready at "
-                        f"{server.base_url}"
+                        f"local server for {', '.join(server.models)} ready at {server.base_url}"
                     )
 
     def specs(self) -> list[ServerSpec]:

@@ -7,11 +7,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gptapi.models.base import Base, UTCDateTime, utcnow
 
-MODEL_KINDS = ("chat", "embedding")
+MODEL_KINDS = ("chat", "embedding", "speech", "transcription")
+
+# What a model of each kind is metered in: its price is nano-dollars per one of these (the
+# input price; a kind with one unit has no output price).
+UNITS = {
+    "chat": "tokens",
+    "embedding": "tokens",
+    "speech": "characters",  # of the text read out
+    "transcription": "audio_seconds",  # of the audio heard, rounded up to a whole second
+}
 
 
 class Model(Base):
-    """A public model and its price. Prices are milli-dollars per 1M tokens (= nanos per token)."""
+    """A public model and its price, in nano-dollars per unit of what it is metered in
+    (`UNITS` of its kind): per token for chat and embeddings (= milli-dollars per 1M
+    tokens), per input character for speech (= milli-dollars per 1M characters) and per
+    second of audio for transcription (set by the minute). The column names are the token
+    ones they began as."""
 
     __tablename__ = "models"
     __table_args__ = (

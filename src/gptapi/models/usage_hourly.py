@@ -31,4 +31,6 @@ class UsageHourly(Base):
     requests: Mapped[int] = mapped_column(BigInteger)
     prompt_tokens: Mapped[int] = mapped_column(BigInteger)
     completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    characters: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    audio_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost_nanos: Mapped[int] = mapped_column(BigInteger)

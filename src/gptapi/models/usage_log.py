@@ -47,6 +47,10 @@ class UsageLog(Base):
     endpoint: Mapped[str] = mapped_column(String(40))
     prompt_tokens: Mapped[int] = mapped_column(Integer)
     completion_tokens: Mapped[int] = mapped_column(Integer)
+    # What an audio request was metered in (its model's kind says which applies): the
+    # characters read out (speech) and the seconds of audio heard (transcription).
+    characters: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    audio_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost_nanos: Mapped[int] = mapped_column(BigInteger)
     # The credit reserved before the request ran: `cost_nanos` never exceeds it.
     hold_nanos: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -34,10 +34,12 @@ def test_create_and_update_a_model(operator: Member) -> None:
     model = new_model(operator, description="small and quick")
     assert model["price"] == {
         "id": None,
+        "unit": "tokens",
         "input_usd_per_million": "0.050",
         "output_usd_per_million": "0.100",
         "input_nanos_per_token": 50,
         "output_nanos_per_token": 100,
+        "usd_per_minute": None,
         "effective_from": None,
     }
     assert model["scheduled"] == [] and model["active"] is True
@@ -105,7 +107,8 @@ def test_bad_prices_are_refused_and_change_nothing(operator: Member) -> None:
         ({"input": "0.0001", "output": "1"}, 422, "validation_error"),  # finer than $0.001
         ({"input": "-1", "output": "1"}, 422, "validation_error"),
         ({"input": "abc", "output": "1"}, 422, "validation_error"),
-        ({"input": "1"}, 422, "validation_error"),
+        ({"input": "1"}, 400, "invalid_request"),  # a chat model has an output price
+        ({"input": "1", "output": "1", "per_minute": "0.006"}, 400, "invalid_request"),
         ({"input": "1", "output": "1", "effective_from": "2030-01-01T00:00:00"}, 422, ""),
         ({"input": "1", "output": "1", "effective_from": past}, 400, "price_in_past"),
         ({"input": "1", "output": "1", "effective_from": "9999-12-31T23:59:59-05:00"}, 400, ""),
@@ -130,3 +133,38 @@ def test_the_gateway_catalog_learns_a_new_model(console: Platform, operator: Mem
     catalog = console.runtime.serving.catalog
     wait_until(lambda: catalog.get(model["internal_name"]) is not None, timeout=10)
     assert catalog.get(model["internal_name"]).input_price == 50
+
+
+def test_audio_models_are_priced_in_their_own_units(operator: Member) -> None:
+    speech = new_model(operator, kind="speech", input="15", output=None)
+    assert speech["kind"] == "speech"
+    assert speech["price"]["unit"] == "characters"
+    assert speech["price"]["input_nanos_per_token"] == 15_000  # $15 per 1M characters
+    transcription = new_model(
+        operator, kind="transcription", input=None, output=None, per_minute="0.006"
+    )
+    price = transcription["price"]
+    assert price["unit"] == "audio_seconds"
+    assert price["input_nanos_per_token"] == 100_000  # $0.006 a minute, billed per second
+    assert price["usd_per_minute"] == "0.006000000"
+    changed = operator.client.post(
+        f"/api/admin/models/{transcription['id']}/prices", json={"per_minute": "0.0036"}
+    )
+    assert changed.status_code == 201, changed.text
+    assert changed.json()["price"]["input_nanos_per_token"] == 60_000
+    refused: list[tuple[dict[str, Any], str]] = [
+        ({"per_minute": "0.0061"}, "per_minute"),  # not a whole nano-dollar per second
+        ({"input": "1"}, "input"),  # transcription is priced by the minute
+        ({}, "per_minute"),
+    ]
+    for body, param in refused:
+        response = operator.client.post(
+            f"/api/admin/models/{transcription['id']}/prices", json=body
+        )
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["error"]["param"] == param
+    response = operator.client.post(
+        f"/api/admin/models/{speech['id']}/prices", json={"input": "1", "output": "1"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "output"

@@ -3682,9 +3682,9 @@ export interface components {
             description: string;
             /**
              * Input
-             * @example 25.00
+             * @description Per 1M input tokens, or per 1M characters for speech.
              */
-            input: string;
+            input?: string | null;
             /** Internal Name */
             internal_name: string;
             /**
@@ -3692,19 +3692,24 @@ export interface components {
              * @default chat
              * @enum {string}
              */
-            kind: "chat" | "embedding";
+            kind: "chat" | "embedding" | "speech" | "transcription";
             /** Name */
             name: string;
             /**
              * Output
-             * @example 25.00
+             * @description Per 1M output tokens (chat and embedding models only).
              */
-            output: string;
+            output?: string | null;
+            /**
+             * Per Minute
+             * @description Per audio minute, billed per second (transcription only).
+             */
+            per_minute?: string | null;
         };
         /** ModelInfo */
         ModelInfo: {
             /** Capabilities */
-            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings")[];
+            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings" | "speech" | "transcription")[];
             /**
              * Context Length
              * @description Tokens per request; null while unknown.
@@ -3783,7 +3788,9 @@ export interface components {
         };
         /**
          * ModelPricing
-         * @description USD per million tokens. A cached-input price joins these once the catalog has one.
+         * @description USD per `unit`: 1M tokens, 1M characters (speech, no output price: 0) or an audio
+         *     minute (transcription, billed per second; no output price: 0). A cached-input price
+         *     joins these once the catalog has one.
          */
         ModelPricing: {
             /**
@@ -3799,9 +3806,9 @@ export interface components {
             /**
              * Unit
              * @default 1M tokens
-             * @constant
+             * @enum {string}
              */
-            unit: "1M tokens";
+            unit: "1M tokens" | "1M characters" | "minute";
         };
         /** ModelUpdate */
         ModelUpdate: {
@@ -4232,14 +4239,19 @@ export interface components {
             effective_from?: string | null;
             /**
              * Input
-             * @example 25.00
+             * @description Per 1M input tokens, or per 1M characters for speech.
              */
-            input: string;
+            input?: string | null;
             /**
              * Output
-             * @example 25.00
+             * @description Per 1M output tokens (chat and embedding models only).
              */
-            output: string;
+            output?: string | null;
+            /**
+             * Per Minute
+             * @description Per audio minute, billed per second (transcription only).
+             */
+            per_minute?: string | null;
         };
         /** PriceListOut */
         PriceListOut: {
@@ -4262,14 +4274,30 @@ export interface components {
              * @description null for the price the model was created with
              */
             id: number | null;
-            /** Input Nanos Per Token */
+            /**
+             * Input Nanos Per Token
+             * @description Nano-dollars per unit (token, character or audio second).
+             */
             input_nanos_per_token: number;
-            /** Input Usd Per Million */
+            /**
+             * Input Usd Per Million
+             * @description Per 1M tokens, or 1M characters (speech).
+             */
             input_usd_per_million: string;
             /** Output Nanos Per Token */
             output_nanos_per_token: number;
             /** Output Usd Per Million */
             output_usd_per_million: string;
+            /**
+             * Unit
+             * @description What the model is metered in: tokens, characters (speech) or audio_seconds (transcription).
+             */
+            unit: string;
+            /**
+             * Usd Per Minute
+             * @description Transcription models: the price per audio minute.
+             */
+            usd_per_minute?: string | null;
         };
         /** PublicConfig */
         PublicConfig: {

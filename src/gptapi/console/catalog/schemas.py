@@ -9,14 +9,25 @@ from pydantic import BaseModel, Field
 
 from gptapi.console.status.schemas import StatusValue
 
-Capability = Literal["chat", "completions", "streaming", "tools", "json_schema", "embeddings"]
+Capability = Literal[
+    "chat",
+    "completions",
+    "streaming",
+    "tools",
+    "json_schema",
+    "embeddings",
+    "speech",
+    "transcription",
+]
 
 
 class ModelPricing(BaseModel):
-    """USD per million tokens. A cached-input price joins these once the catalog has one."""
+    """USD per `unit`: 1M tokens, 1M characters (speech, no output price: 0) or an audio
+    minute (transcription, billed per second; no output price: 0). A cached-input price
+    joins these once the catalog has one."""
 
     currency: Literal["USD"] = "USD"
-    unit: Literal["1M tokens"] = "1M tokens"
+    unit: Literal["1M tokens", "1M characters", "minute"] = "1M tokens"
     input: Decimal
     output: Decimal
 

@@ -6,6 +6,7 @@ added in one place: `models_for`."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,14 +14,20 @@ from gptapi.console.catalog.schemas import ModelInfo, ModelPricing
 from gptapi.console.status import repository as status
 from gptapi.gateway.catalog import CatalogModel, ModelCatalog
 from gptapi.gateway.upstream.registry import UpstreamRegistry
-from gptapi.kit.money import millis_to_decimal
 
 # What each kind of model answers; llama.cpp's chat endpoint takes tools and JSON schemas.
 CAPABILITIES = {
     "chat": ["chat", "completions", "streaming", "tools", "json_schema"],
     "embedding": ["embeddings"],
+    "speech": ["speech"],
+    "transcription": ["transcription"],
 }
-ENDPOINTS = {"chat": "/v1/chat/completions", "embedding": "/v1/embeddings"}
+ENDPOINTS = {
+    "chat": "/v1/chat/completions",
+    "embedding": "/v1/embeddings",
+    "speech": "/v1/audio/speech",
+    "transcription": "/v1/audio/transcriptions",
+}
 
 
 def _describe(
@@ -39,13 +46,15 @@ def _describe(
         endpoint=ENDPOINTS.get(model.kind, "/v1/chat/completions"),
         context_length=pool.context_length if pool is not None else None,
         capabilities=CAPABILITIES.get(model.kind, []),
-        pricing=ModelPricing(
-            input=millis_to_decimal(model.input_price),
-            output=millis_to_decimal(model.output_price),
-        ),
+        pricing=_pricing(model),
         status=state or "operational",
         latency_ms=latency,
     )
+
+
+def _pricing(model: CatalogModel) -> ModelPricing:
+    unit, input_price, output_price = model.shown_price()
+    return ModelPricing(unit=unit, input=input_price, output=output_price or Decimal(0))
 
 
 async def _health(session: AsyncSession) -> dict[str, tuple[str, int | None]]:

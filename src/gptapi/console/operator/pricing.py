@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,22 +27,70 @@ from gptapi.console.operator.schemas import (
     PriceOut,
 )
 from gptapi.console.rows import get_or_404
-from gptapi.kit.money import dollars_to_millis, millis_to_decimal
+from gptapi.kit.money import (
+    dollars_to_millis,
+    dollars_to_nanos,
+    millis_to_decimal,
+    nanos_to_decimal,
+)
 from gptapi.models import Deployment, Model, ModelPrice
+from gptapi.models.model import UNITS
 
 PAST_ALLOWANCE = timedelta(minutes=1)
 FURTHEST_AHEAD = timedelta(days=3650)
 
 
+SECONDS_PER_MINUTE = 60
+
+
+def stored_prices(
+    kind: str, input: Decimal | None, output: Decimal | None, per_minute: Decimal | None
+) -> tuple[int, int]:
+    """The (input, output) columns of a price set for a model of `kind`: nano-dollars per
+    unit it is metered in (`UNITS`). Each kind takes its own fields and refuses the others."""
+    given = {"input": input, "output": output, "per_minute": per_minute}
+    wanted = {
+        "speech": ("input",),
+        "transcription": ("per_minute",),
+    }.get(kind, ("input", "output"))
+    for name, value in given.items():
+        if name in wanted and value is None:
+            raise bad_request(f"A {kind} model's price needs '{name}'.", param=name)
+        if name not in wanted and value is not None:
+            raise bad_request(
+                f"A {kind} model is not priced by '{name}'; it takes {', '.join(wanted)}.",
+                param=name,
+            )
+    if per_minute is not None:
+        nanos = dollars_to_nanos(per_minute)
+        if nanos % SECONDS_PER_MINUTE:
+            raise bad_request(
+                "A price per minute is billed per second, so it must be a whole number of "
+                f"nano-dollars per second (a multiple of $0.00000006); got {per_minute}.",
+                param="per_minute",
+            )
+        return nanos // SECONDS_PER_MINUTE, 0
+    return dollars_to_millis(input or Decimal(0)), dollars_to_millis(output or Decimal(0))
+
+
 def _price(
-    price_id: int | None, input_millis: int, output_millis: int, effective_from: datetime | None
+    kind: str,
+    price_id: int | None,
+    input_millis: int,
+    output_millis: int,
+    effective_from: datetime | None,
 ) -> PriceOut:
+    per_minute = None
+    if kind == "transcription":
+        per_minute = f"{nanos_to_decimal(input_millis * SECONDS_PER_MINUTE):.9f}"
     return PriceOut(
         id=price_id,
+        unit=UNITS.get(kind, "tokens"),
         input_usd_per_million=f"{millis_to_decimal(input_millis):.3f}",
         output_usd_per_million=f"{millis_to_decimal(output_millis):.3f}",
         input_nanos_per_token=input_millis,
         output_nanos_per_token=output_millis,
+        usd_per_minute=per_minute,
         effective_from=effective_from,
     )
 
@@ -50,12 +99,17 @@ def model_out(model: Model, prices: list[ModelPrice], now: datetime) -> ModelOut
     """`prices` sorted by effective_from."""
     history = [
         _price(
-            None, model.input_price_per_million_tokens, model.output_price_per_million_tokens, None
+            model.kind,
+            None,
+            model.input_price_per_million_tokens,
+            model.output_price_per_million_tokens,
+            None,
         )
     ]
     scheduled: list[PriceOut] = []
     for row in prices:
         price = _price(
+            model.kind,
             row.id,
             row.input_price_per_million_tokens,
             row.output_price_per_million_tokens,
@@ -106,14 +160,15 @@ async def find_model(db: AsyncSession, model_id: int) -> Model:
 
 
 async def create_model(db: AsyncSession, body: ModelCreate, admin: Viewer) -> Model:
+    input_price, output_price = stored_prices(body.kind, body.input, body.output, body.per_minute)
     model = Model(
         name=body.name,
         internal_name=body.internal_name,
         kind=body.kind,
         description=body.description,
         active=body.active,
-        input_price_per_million_tokens=dollars_to_millis(body.input),
-        output_price_per_million_tokens=dollars_to_millis(body.output),
+        input_price_per_million_tokens=input_price,
+        output_price_per_million_tokens=output_price,
     )
     db.add(model)
     try:
@@ -151,11 +206,12 @@ async def schedule_price(
             "A price can be scheduled at most ten years ahead.", param="effective_from"
         )
     effective_from = max(effective_from, now)
+    input_price, output_price = stored_prices(model.kind, body.input, body.output, body.per_minute)
     db.add(
         ModelPrice(
             model_id=model.id,
-            input_price_per_million_tokens=dollars_to_millis(body.input),
-            output_price_per_million_tokens=dollars_to_millis(body.output),
+            input_price_per_million_tokens=input_price,
+            output_price_per_million_tokens=output_price,
             effective_from=effective_from,
             created_by=admin.user.id,
         )
@@ -172,8 +228,15 @@ async def schedule_price(
         "model.price_change",
         model,
         {
-            "input_usd_per_million": str(body.input),
-            "output_usd_per_million": str(body.output),
+            **{
+                name: str(value)
+                for name, value in (
+                    ("input_usd_per_million", body.input),
+                    ("output_usd_per_million", body.output),
+                    ("usd_per_minute", body.per_minute),
+                )
+                if value is not None
+            },
             "effective_from": effective_from.isoformat(),
         },
     )

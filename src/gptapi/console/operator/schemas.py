@@ -11,18 +11,30 @@ from pydantic import AwareDatetime, BaseModel, Field, HttpUrl
 
 from gptapi.console.fields import UsdAmount
 
-# USD per 1M tokens; stored as milli-dollars, so three decimal places at most.
+# USD per 1M tokens (per 1M characters for speech); stored as milli-dollars, so three
+# decimal places at most.
 PricePerMillion = Annotated[Decimal, UsdAmount(integer_digits=3, places=3)]
-ModelKind = Literal["chat", "embedding"]
+# USD per audio minute (transcription), billed per second: stored as nano-dollars per second,
+# so a price must come to a whole number of them (a multiple of $0.00000006).
+PricePerMinute = Annotated[Decimal, UsdAmount(integer_digits=3, places=9)]
+ModelKind = Literal["chat", "embedding", "speech", "transcription"]
 GrantAmount = Annotated[Decimal, UsdAmount(integer_digits=6, places=9, signed=True)]
 
 
 class PriceOut(BaseModel):
     id: int | None = Field(description="null for the price the model was created with")
-    input_usd_per_million: str
+    unit: str = Field(
+        description="What the model is metered in: tokens, characters (speech) or "
+        "audio_seconds (transcription)."
+    )
+    input_usd_per_million: str = Field(description="Per 1M tokens, or 1M characters (speech).")
     output_usd_per_million: str
-    input_nanos_per_token: int
+    input_nanos_per_token: int = Field(description="Nano-dollars per unit (token, character "
+                                       "or audio second).")  # fmt: skip
     output_nanos_per_token: int
+    usd_per_minute: str | None = Field(
+        default=None, description="Transcription models: the price per audio minute."
+    )
     effective_from: datetime | None = Field(
         description="When this price took or takes effect; null for the price the model was "
         "created with."
@@ -49,8 +61,15 @@ class ModelCreate(BaseModel):
     )
     kind: ModelKind = "chat"
     description: str = Field(default="", max_length=500)
-    input: PricePerMillion
-    output: PricePerMillion
+    input: PricePerMillion | None = Field(
+        default=None, description="Per 1M input tokens, or per 1M characters for speech."
+    )
+    output: PricePerMillion | None = Field(
+        default=None, description="Per 1M output tokens (chat and embedding models only)."
+    )
+    per_minute: PricePerMinute | None = Field(
+        default=None, description="Per audio minute, billed per second (transcription only)."
+    )
     active: bool = True
 
 
@@ -61,8 +80,15 @@ class ModelUpdate(BaseModel):
 
 
 class PriceChange(BaseModel):
-    input: PricePerMillion
-    output: PricePerMillion
+    input: PricePerMillion | None = Field(
+        default=None, description="Per 1M input tokens, or per 1M characters for speech."
+    )
+    output: PricePerMillion | None = Field(
+        default=None, description="Per 1M output tokens (chat and embedding models only)."
+    )
+    per_minute: PricePerMinute | None = Field(
+        default=None, description="Per audio minute, billed per second (transcription only)."
+    )
     effective_from: AwareDatetime | None = Field(
         default=None, description="Now when absent; never earlier than a minute ago."
     )

@@ -136,6 +136,11 @@ class Billing:
         completion = sum(c for _, c in admission.ran)
         await self.bill(admission, prompt, completion, status, outcome, "upstream", server)
 
+    async def bill_metered(self, admission: Admission, server: UpstreamServer) -> int:
+        """Charge an audio request that was served for what it was metered in."""
+        units = admission.plan.metered.amount if admission.plan.metered else 0
+        return await self.bill(admission, 0, 0, 200, "completed", "upstream", server, units)
+
     async def bill(
         self,
         admission: Admission,
@@ -145,14 +150,18 @@ class Billing:
         outcome: str,
         metered_by: str,
         server: UpstreamServer | None,
+        units: int = 0,
     ) -> int:
         """Settle the hold, refund unused rate-limit tokens, record the request; the cost
-        charged, in nano-dollars (0 in test mode)."""
+        charged, in nano-dollars (0 in test mode). `units`: what an audio request is
+        charged for in its `plan.metered` unit (0 when it was not served)."""
         plan, context = admission.plan, admission.context
         admission.owned = admission.settled = True
+        metered = plan.metered
         # `plan.model` is the catalog entry as it was when the request arrived: the price in
         # force then, whatever changed while it ran.
-        cost = 0 if context.test_mode else plan.model.cost(prompt, completion)
+        price = plan.model.cost(units, 0) if metered else plan.model.cost(prompt, completion)
+        cost = 0 if context.test_mode else price
         # A request is charged at most what it reserved: the hold bounds what it can cost
         # (max_tokens is always sent), so usage implying more is the server's error or
         # lie, and charging it would take credit the organisation never had.
@@ -191,6 +200,8 @@ class Billing:
             hold_nanos=admission.hold.amount,
             over_hold_nanos=over_hold,
             hold_id=admission.hold.id,
+            characters=units if metered and metered.unit == "characters" else 0,
+            audio_seconds=units if metered and metered.unit == "audio_seconds" else 0,
         )
         committed = self.writer.submit(entry)
         self.access.record(entry, context.key_prefix)

@@ -56,7 +56,14 @@ def translate_error(status: int, raw: bytes, plan: Plan) -> OpenAIError:
             param=_input_param(plan),
         )
     if status in (400, 404, 422) and message:
-        return OpenAIError(400, message, code="invalid_request")
+        # An OpenAI-compatible server names the field it refused (llama-server does not).
+        param, code = upstream.get("param"), upstream.get("code")
+        return OpenAIError(
+            400,
+            message,
+            code=code if isinstance(code, str) and code else "invalid_request",
+            param=param if isinstance(param, str) else None,
+        )
     log.error("upstream answered %d: %s", status, raw[:500])
     return errors.upstream_failed()
 
@@ -109,11 +116,16 @@ def rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> Ope
 
 
 def insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -> OpenAIError:
+    if plan.metered is not None:
+        unit = plan.metered.unit.replace("_", " ")
+        what, lower = f"{plan.metered.amount} {unit}", "or send less"
+    else:
+        what = f"{plan.prompt_estimate} prompt tokens at most + {plan.max_output} completion tokens"
+        lower = "or lower max_tokens"
     error = errors.insufficient_quota(
         "You exceeded your current quota, please check your plan and billing details. This "
-        f"request may cost up to {format_usd(exc.required)} ({plan.prompt_estimate} prompt "
-        f"tokens at most + {plan.max_output} completion tokens) and the available balance is "
-        f"{format_usd(exc.available)}. Add credit, or lower max_tokens."
+        f"request may cost up to {format_usd(exc.required)} ({what}) and the available "
+        f"balance is {format_usd(exc.available)}. Add credit, {lower}."
     )
     error.headers.update(headers)
     return error

@@ -7,11 +7,25 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from gptapi.gateway.catalog import CatalogModel
 from gptapi.gateway.errors import invalid_request
 from gptapi.gateway.openai.tools import ToolCalling
+
+# Reads an upstream 200 body (raising `ValueError` for one the client cannot use) into what
+# answers the client given the cost charged (nano-dollars) and the response headers.
+Reply = Callable[[bytes], Callable[[int, dict[str, str]], Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class Metered:
+    """What an audio request is metered in, known before it runs: the characters it reads
+    out, or the seconds of audio it hears. Held in full, charged in full once served."""
+
+    unit: str  # "characters" | "audio_seconds" (the model kind's `UNITS`)
+    amount: int
 
 
 @dataclass(slots=True)
@@ -47,6 +61,19 @@ class Plan:
     # A surface translated to another and streamed as it is generated: the chat chunks,
     # the billed usage and a failure, in the client's stream format.
     translate: StreamTranslator | None = None
+    # An audio surface: what it is metered in instead of tokens, the body sent upstream as
+    # it is (a multipart form) instead of `payload` as JSON, and the client's response made
+    # from the upstream's 200 body (`Reply`).
+    metered: Metered | None = None
+    raw_body: bytes | None = None
+    content_type: str = "application/json"
+    reply: Reply | None = None
+
+    def max_cost(self) -> int:
+        """What the request can cost at most: the credit held for it."""
+        if self.metered is not None:
+            return self.model.cost(self.metered.amount, 0)
+        return self.model.cost(self.prompt_estimate, self.max_output)
 
 
 class StreamTranslator(Protocol):
@@ -62,7 +89,7 @@ class StreamTranslator(Protocol):
 class Surface(Protocol):
     endpoint: str
     path: str
-    kind: str  # the model kind it serves: "chat" | "embedding"
+    kind: str  # the model kind it serves (`MODEL_KINDS`)
 
     def plan(
         self, body: dict[str, Any], model: CatalogModel, *, body_size: int, output_cap: int
@@ -75,6 +102,14 @@ class Preparing(Protocol):
     before it is planned (the same object when nothing was added)."""
 
     async def prepare(self, body: dict[str, Any], organization_id: uuid.UUID) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Reading(Protocol):
+    """A surface whose request is not a JSON body (a multipart form): its fields as a
+    dict, and the body's size."""
+
+    async def read(self, request: Request) -> tuple[dict[str, Any], int]: ...
 
 
 # Chat templates add role markers and, for some models, a default system prompt; this

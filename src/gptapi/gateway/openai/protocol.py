@@ -153,6 +153,21 @@ class EmbeddingRequest(_Request):
     user: str | None = None
 
 
+# Audio (OpenAI's CreateSpeechRequest): the text is at most 4096 characters, and OpenAI's
+# voices are names (a custom voice's {"id"} object is not offered here).
+SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+
+
+class SpeechRequest(_Request):
+    model: NonEmptyStr
+    input: Annotated[str, Field(min_length=1, max_length=4096)]
+    voice: NonEmptyStr
+    instructions: Annotated[str, Field(max_length=4096)] | None = None
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
+    speed: Annotated[float, Field(ge=0.25, le=4.0)] = 1.0
+    stream_format: Literal["sse", "audio"] = "audio"
+
+
 # The Responses API is translated, not passed through: a field it does not declare would be
 # silently lost, so every unknown one is refused (extra="forbid") with a 400 naming it.
 

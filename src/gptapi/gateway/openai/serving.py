@@ -53,9 +53,10 @@ from gptapi.gateway.openai.failures import (
     translate_error,
 )
 from gptapi.gateway.openai.fanout import combine_parts, combined_usage, merged_data, part_usage
-from gptapi.gateway.openai.plan import Plan, Preparing, Surface
+from gptapi.gateway.openai.plan import Plan, Preparing, Reading, Reply, Surface
 from gptapi.gateway.openai.response_store import ResponseStore
 from gptapi.gateway.openai.responses import ResponsesSurface
+from gptapi.gateway.openai.speech import SpeechSurface
 from gptapi.gateway.refusals import RefusalLog
 from gptapi.gateway.streaming import EventStreamResponse, cancel_on_disconnect
 from gptapi.gateway.traffic import DeploymentTraffic
@@ -73,7 +74,13 @@ log = logging.getLogger(__name__)
 COLD_START_POLL_SECONDS = 0.25
 
 SURFACE_PATHS = frozenset(
-    ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
+    (
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/responses",
+        "/v1/audio/speech",
+    )
 )
 
 
@@ -117,11 +124,15 @@ class OpenAIServing:
             "/v1/completions": CompletionSurface(),
             "/v1/embeddings": EmbeddingSurface(),
             "/v1/responses": ResponsesSurface(responses),
+            "/v1/audio/speech": SpeechSurface(),
         }
         assert frozenset(self.surfaces) == SURFACE_PATHS
         # Found once: a protocol isinstance check is too slow for every request.
         self._preparing: dict[str, Preparing] = {
             s.endpoint: s for s in self.surfaces.values() if isinstance(s, Preparing)
+        }
+        self._reading: dict[str, Reading] = {
+            s.endpoint: s for s in self.surfaces.values() if isinstance(s, Reading)
         }
 
     # ---------------------------------------------------------------- admission
@@ -149,7 +160,8 @@ class OpenAIServing:
         started = time.perf_counter()
         request_id: str = request.scope["state"]["request_id"]
         context = await self.authenticate(request)
-        body, size = await _read_json(request)
+        reading = self._reading.get(surface.endpoint)
+        body, size = await (reading.read(request) if reading else _read_json(request))
         preparing = self._preparing.get(surface.endpoint)
         if preparing is not None:
             # Earlier turns the request refers to (`previous_response_id`) become part of it
@@ -260,7 +272,7 @@ class OpenAIServing:
             # Test mode never touches live credit: a closed, empty hold reserves nothing.
             hold = Hold(context.organization_id, 0, open=False)
         else:
-            max_cost = plan.model.cost(plan.prompt_estimate, plan.max_output)
+            max_cost = plan.max_cost()
             try:
                 hold = await self.accounts.reserve(
                     context.organization_id, max_cost, context.spend_cap
@@ -289,7 +301,7 @@ class OpenAIServing:
         on it, so it raises `TimeoutError` (504) instead of running the request twice.
         """
         plan = admission.plan
-        body = orjson.dumps(payload)
+        body = orjson.dumps(payload) if plan.raw_body is None else plan.raw_body
         exclude: set[str] = set()
         for _ in range(self.settings.upstream_attempts):
             try:
@@ -309,7 +321,12 @@ class OpenAIServing:
             try:
                 # (Whether the upstream request streams: a streamed tool call does not.)
                 response = await self.client.post(
-                    server, plan.path, body, admission.request_id, close=bool(payload.get("stream"))
+                    server,
+                    plan.path,
+                    body,
+                    admission.request_id,
+                    close=bool(payload.get("stream")),
+                    content_type=plan.content_type,
                 )
             except OSError as exc:
                 self.registry.release(server)
@@ -398,6 +415,8 @@ class OpenAIServing:
                 )
                 error.headers.update(admission.headers)
                 raise error
+        if plan.reply is not None:
+            return await self._reply(admission, plan.reply, *answers[0])
         bodies: list[dict[str, Any]] = []
         for server, _, raw in answers:
             body = _answer(raw)
@@ -438,6 +457,23 @@ class OpenAIServing:
             )
         return Response(orjson.dumps(data), 200, admission.headers, "application/json")
 
+    async def _reply(
+        self, admission: Admission, reply: Reply, server: UpstreamServer, status: int, raw: bytes
+    ) -> Response:
+        """An audio answer: charged what it was metered in (known before it ran, so the
+        hold), then given to the client as its surface answers."""
+        try:
+            # Read before it is charged: a body the client cannot use costs nothing.
+            answer = reply(raw)
+        except ValueError as exc:
+            log.error("upstream %s returned an unusable body: %s", server.base_url, exc)
+            self.registry.report_failure(server, "unusable 200 body")
+            await self.billing.finish_unbilled(admission, 502, "upstream_error", server)
+            raise errors.upstream_failed() from None
+        self.registry.report_success(server)
+        cost = await self.billing.bill_metered(admission, server)
+        return answer(cost, admission.headers)
+
     async def _timed_out(self, admission: Admission, server: UpstreamServer | None) -> OpenAIError:
         await self.billing.finish_unbilled(admission, 504, "timeout", server)
         return errors.upstream_timeout()
@@ -450,8 +486,9 @@ class OpenAIServing:
 
     def _gone_before_response(self, admission: Admission) -> Response:
         """The client left before any output: billed for the prompt if a server had it,
-        free if it was still waiting for a slot."""
-        if admission.sent_to is None:
+        free if it was still waiting for a slot. An audio request is billed only for the
+        answer it is given, so it is free too."""
+        if admission.sent_to is None or admission.plan.metered is not None:
             self.billing.spawn(
                 admission, self.billing.finish_unbilled(admission, 499, "client_disconnect", None)
             )

@@ -175,16 +175,18 @@ class _Origin:
         self.prefix = parts.path.rstrip("/")
         self.host_header = parts.netloc
         self.idle: list[_Connection] = []
-        self.heads: dict[tuple[str, str, str | None], bytes] = {}
+        self.heads: dict[tuple[str, str, str | None, str], bytes] = {}
 
-    def head(self, method: str, path: str, api_key: str | None) -> bytes:
-        key = (method, path, api_key)
+    def head(
+        self, method: str, path: str, api_key: str | None, content_type: str = "application/json"
+    ) -> bytes:
+        key = (method, path, api_key, content_type)
         head = self.heads.get(key)
         if head is None:
             lines = [
                 f"{method} {self.prefix}{path} HTTP/1.1",
                 f"Host: {self.host_header}",
-                "Content-Type: application/json",
+                f"Content-Type: {content_type}",
                 "Accept: application/json, text/event-stream",
             ]
             if api_key:
@@ -273,7 +275,14 @@ class UpstreamClient:
         self._origins.clear()
 
     async def post(
-        self, server: UpstreamServer, path: str, body: bytes, request_id: str, *, close: bool
+        self,
+        server: UpstreamServer,
+        path: str,
+        body: bytes,
+        request_id: str,
+        *,
+        close: bool,
+        content_type: str = "application/json",
     ) -> UpstreamResponse:
         """The response once its head has arrived. `close`: close the connection after the
         response instead of pooling it. llama-server closes the connection after a streamed
@@ -281,7 +290,8 @@ class UpstreamClient:
         extra = f"X-Request-Id: {request_id}\r\nContent-Length: {len(body)}\r\n"
         if close:
             extra += "Connection: close\r\n"
-        return await self._request(server, "POST", path, extra.encode() + b"\r\n" + body)
+        tail = extra.encode() + b"\r\n" + body
+        return await self._request(server, "POST", path, tail, content_type)
 
     async def get_json(self, server: UpstreamServer, path: str, timeout: float) -> tuple[int, Any]:
         return await self._json(server, "GET", path, b"", timeout)
@@ -304,10 +314,15 @@ class UpstreamClient:
             return response.status, None
 
     async def _request(
-        self, server: UpstreamServer, method: str, path: str, tail: bytes
+        self,
+        server: UpstreamServer,
+        method: str,
+        path: str,
+        tail: bytes,
+        content_type: str = "application/json",
     ) -> UpstreamResponse:
         origin = self._origin(server.base_url)
-        head = origin.head(method, path, server.api_key)
+        head = origin.head(method, path, server.api_key, content_type)
         conn = self._pooled(origin) or await self._connect(origin)
         try:
             conn.send(head + tail)

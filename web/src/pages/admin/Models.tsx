@@ -17,14 +17,18 @@ type Model = components["schemas"]["ModelOut"];
 type Price = components["schemas"]["PriceOut"];
 
 function priceText(price: Price): string {
+  if (price.unit === "audio_seconds") return `$${price.usd_per_minute} per audio minute (billed per second)`;
+  if (price.unit === "characters") return `$${price.input_usd_per_million} per 1M characters`;
   return `$${price.input_usd_per_million} in / $${price.output_usd_per_million} out per 1M tokens`;
 }
+
+type PriceBody = { input?: string; output?: string; per_minute?: string; effective_from: string | null };
 
 /** A new price from a moment on (now when left empty); past usage keeps what it cost. */
 function SchedulePrice({ model }: { model: Model }) {
   const queryClient = useQueryClient();
   const schedule = useMutation({
-    mutationFn: (body: { input: string; output: string; effective_from: string | null }) =>
+    mutationFn: (body: PriceBody) =>
       unwrap(client.POST("/api/admin/models/{model_id}/prices", { params: { path: { model_id: model.id } }, body })),
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: MODELS });
@@ -36,12 +40,12 @@ function SchedulePrice({ model }: { model: Model }) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const from = String(form.get("effective_from") ?? "");
-    schedule.mutate({
-      input: String(form.get("input")),
-      output: String(form.get("output")),
-      // datetime-local is the browser's local time; the API wants an offset.
-      effective_from: from ? new Date(from).toISOString() : null,
-    });
+    // datetime-local is the browser's local time; the API wants an offset.
+    const effective_from = from ? new Date(from).toISOString() : null;
+    const input = String(form.get("input"));
+    if (model.price.unit === "audio_seconds") schedule.mutate({ per_minute: input, effective_from });
+    else if (model.price.unit === "characters") schedule.mutate({ input, effective_from });
+    else schedule.mutate({ input, output: String(form.get("output")), effective_from });
   };
   return (
     <form
@@ -50,23 +54,35 @@ function SchedulePrice({ model }: { model: Model }) {
       className="grid gap-2 sm:grid-cols-[1fr_1fr_1.5fr_auto] sm:items-end"
     >
       <Field
-        label="Input (USD / 1M)"
+        label={
+          model.price.unit === "audio_seconds"
+            ? "USD / audio minute"
+            : model.price.unit === "characters"
+              ? "USD / 1M characters"
+              : "Input (USD / 1M)"
+        }
         name="input"
         type="number"
         min={0}
-        step="0.001"
-        defaultValue={model.price.input_usd_per_million}
+        step={model.price.unit === "audio_seconds" ? "0.00000006" : "0.001"}
+        defaultValue={
+          model.price.unit === "audio_seconds" ? (model.price.usd_per_minute ?? "") : model.price.input_usd_per_million
+        }
         required
       />
-      <Field
-        label="Output (USD / 1M)"
-        name="output"
-        type="number"
-        min={0}
-        step="0.001"
-        defaultValue={model.price.output_usd_per_million}
-        required
-      />
+      {model.price.unit === "tokens" ? (
+        <Field
+          label="Output (USD / 1M)"
+          name="output"
+          type="number"
+          min={0}
+          step="0.001"
+          defaultValue={model.price.output_usd_per_million}
+          required
+        />
+      ) : (
+        <span />
+      )}
       <Field label="From (empty: now)" name="effective_from" type="datetime-local" />
       <Button type="submit" variant="outline" disabled={schedule.isPending}>
         Save price

@@ -38,11 +38,19 @@ export const COLUMNS: Column[] = [
       </span>
     ),
   },
-  { header: "Input / 1M", numeric: true, cell: (m) => perMillion(m.pricing.input) },
+  {
+    header: "Input / 1M",
+    numeric: true,
+    // Audio models are priced per 1M characters read out, or per minute heard.
+    cell: (m) =>
+      m.pricing.unit === "1M tokens"
+        ? perMillion(m.pricing.input)
+        : `$${Number(m.pricing.input)} / ${m.pricing.unit === "minute" ? "min" : "1M chars"}`,
+  },
   {
     header: "Output / 1M",
     numeric: true,
-    cell: (m) => (m.type === "embedding" ? "—" : perMillion(m.pricing.output)),
+    cell: (m) => (m.type === "chat" ? perMillion(m.pricing.output) : "—"),
   },
   {
     header: "Status",

@@ -1,0 +1,267 @@
+"""A local text-to-speech server for the embedded default: OpenAI's `/v1/audio/speech` over
+eSpeak NG (the `espeak-ng` program, from the distribution's packages).
+
+`python -m gptapi.inference.speech --port 8103 --alias tts-1`
+
+It speaks the wire format the gateway forwards to any OpenAI-compatible speech server, plus
+the probes the gateway's health checks read (`/health`, and `/props` with `total_slots`), so
+production can point the same pool at another server. Audio is 24 kHz 16-bit mono, as
+OpenAI's: `wav` and `pcm` (the same samples without the header) always; `mp3`, `flac` and
+`opus` when `lame`, `flac` or `opusenc` is installed (and any of them, `aac` too, with
+`ffmpeg`); another format is refused with a 400 naming `response_format`. OpenAI's voices
+map to eSpeak voices (an unknown one is a 400 naming `voice`); `speed` scales the speaking
+rate, within what eSpeak can do. eSpeak cannot follow `instructions`, so they are refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import asyncio
+import io
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import wave
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from gptapi.inference.child import die_with_parent
+
+ESPEAK = "espeak-ng"
+RATE = 24_000  # samples per second of every answer, as OpenAI's
+WORDS_PER_MINUTE = 175  # eSpeak's own default rate: speed 1
+# eSpeak speaks no slower than 80 words a minute.
+SLOWEST = 80 / WORDS_PER_MINUTE
+
+# OpenAI's voices as eSpeak voices: English, each its own variant.
+VOICES = {
+    "alloy": "en-us",
+    "ash": "en-us+m3",
+    "ballad": "en-gb+m2",
+    "coral": "en-us+f3",
+    "echo": "en+m1",
+    "fable": "en-gb-x-rp",
+    "onyx": "en-us+m7",
+    "nova": "en-us+f2",
+    "sage": "en+f4",
+    "shimmer": "en-us+f1",
+    "verse": "en-us+m2",
+    "marin": "en-us+f5",
+    "cedar": "en-us+m4",
+}
+
+# Encoders of raw 24 kHz 16-bit little-endian mono samples on stdin, to stdout.
+_RAW_IN = ["-f", "s16le", "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"]
+FFMPEG = {
+    "mp3": ["-f", "mp3"],
+    "flac": ["-f", "flac"],
+    "opus": ["-c:a", "libopus", "-f", "ogg"],
+    "aac": ["-c:a", "aac", "-f", "adts"],
+}
+ENCODERS = {
+    "mp3": [
+        *("lame", "--quiet", "-r", "-s", "24", "--bitwidth", "16", "--signed"),
+        *("--little-endian", "-m", "m", "-", "-"),
+    ],
+    "flac": (
+        "flac --silent --force-raw-format --endian=little --sign=signed --channels=1 --bps=16 "
+        f"--sample-rate={RATE} -c -"
+    ).split(),
+    "opus": f"opusenc --quiet --raw --raw-rate {RATE} --raw-chan 1 - -".split(),
+}
+
+
+def encoders() -> dict[str, list[str]]:
+    """The command making each format this machine can make beyond wav and pcm."""
+    found: dict[str, list[str]] = {}
+    if shutil.which("ffmpeg"):
+        ffmpeg = ["ffmpeg", "-loglevel", "error", *_RAW_IN]
+        found = {name: [*ffmpeg, *out, "pipe:1"] for name, out in FFMPEG.items()}
+    for name, command in ENCODERS.items():
+        if name not in found and shutil.which(command[0]):
+            found[name] = command
+    return found
+
+
+class Refused(Exception):
+    def __init__(self, message: str, param: str, code: str = "invalid_value") -> None:
+        super().__init__(message)
+        self.param = param
+        self.code = code
+
+
+def _error(status: int, message: str, param: str | None, code: str | None) -> web.Response:
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return web.json_response(body, status=status)
+
+
+def resample(samples: array.array[int], rate: int) -> array.array[int]:
+    """`samples` at `rate` made `RATE` samples a second (linear interpolation)."""
+    if rate == RATE or not samples:
+        return samples
+    count = len(samples) * RATE // rate
+    step = rate / RATE
+    last = len(samples) - 1
+    out = array.array("h", bytes(2 * count))
+    for i in range(count):
+        position = i * step
+        j = int(position)
+        k = min(j + 1, last)
+        out[i] = int(samples[j] + (samples[k] - samples[j]) * (position - j))
+    return out
+
+
+class SpeechServer:
+    def __init__(self, aliases: list[str], slots: int) -> None:
+        self.aliases = aliases
+        self.slots = slots
+        self.encoders = encoders()
+        self._busy = asyncio.Semaphore(slots)
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=1 << 20)
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/props", self.props)
+        app.router.add_get("/v1/models", self.models)
+        app.router.add_post("/v1/audio/speech", self.speech)
+        return app
+
+    async def health(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def props(self, _: web.Request) -> web.Response:
+        formats = ["wav", "pcm", *sorted(self.encoders)]
+        return web.json_response(
+            {
+                "total_slots": self.slots,
+                "speech": {"voices": sorted(VOICES), "response_formats": formats},
+            }
+        )
+
+    async def models(self, _: web.Request) -> web.Response:
+        data = [{"id": a, "object": "model", "owned_by": "espeak-ng"} for a in self.aliases]
+        return web.json_response({"object": "list", "data": data})
+
+    async def speech(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "The body is not JSON.", None, None)
+        if not isinstance(body, dict):
+            return _error(400, "The body must be a JSON object.", None, None)
+        try:
+            text, voice, response_format, speed = self._read(body)
+            async with self._busy:
+                audio = await self._speak(text, voice, speed)
+                if response_format == "pcm":
+                    data, media = audio, "audio/pcm"
+                elif response_format == "wav":
+                    data, media = _wav(audio), "audio/wav"
+                else:
+                    data = await _run(self.encoders[response_format], audio)
+                    media = f"audio/{'mpeg' if response_format == 'mp3' else response_format}"
+        except Refused as exc:
+            return _error(400, str(exc), exc.param, exc.code)
+        except RuntimeError as exc:
+            return _error(500, str(exc), None, None)
+        return web.Response(body=data, content_type=media)
+
+    def _read(self, body: dict[str, Any]) -> tuple[str, str, str, float]:
+        text = body.get("input")
+        if not isinstance(text, str) or not text.strip():
+            raise Refused("'input' must be a non-empty string.", "input")
+        if body.get("instructions"):
+            raise Refused(
+                "This engine cannot follow instructions; send the text alone.",
+                "instructions",
+                "unsupported_parameter",
+            )
+        voice = body.get("voice")
+        if not isinstance(voice, str) or voice not in VOICES:
+            raise Refused(f"Unknown voice {voice!r}: one of {', '.join(sorted(VOICES))}.", "voice")
+        response_format = body.get("response_format", "mp3")
+        if response_format not in ("wav", "pcm", *self.encoders):
+            made = ", ".join(["wav", "pcm", *sorted(self.encoders)])
+            raise Refused(
+                f"response_format {response_format!r} is not available here: {made}.",
+                "response_format",
+                "unsupported_value",
+            )
+        speed = body.get("speed", 1.0)
+        if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4:
+            raise Refused("'speed' must be a number from 0.25 to 4.", "speed")
+        if speed < SLOWEST:
+            raise Refused(
+                f"This engine speaks at {SLOWEST:.2f} to 4 times its normal rate.", "speed"
+            )
+        return text, VOICES[voice], response_format, float(speed)
+
+    async def _speak(self, text: str, voice: str, speed: float) -> bytes:
+        """24 kHz 16-bit mono samples of `text` spoken."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "speech.wav"
+            # The text goes on stdin, never as an argument eSpeak could read as an option;
+            # the WAV goes to a file, whose header (unlike stdout's) gives its true length.
+            rate = round(WORDS_PER_MINUTE * speed)
+            command = [ESPEAK, "-v", voice, "-s", str(rate), "-w", str(path), "--stdin"]
+            await _run(command, text.encode())
+            with wave.open(str(path), "rb") as reader:
+                frames = reader.readframes(reader.getnframes())
+                source_rate = reader.getframerate()
+        samples = array.array("h", frames)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        out = await asyncio.to_thread(resample, samples, source_rate)
+        if sys.byteorder == "big":
+            out.byteswap()
+        return out.tobytes()
+
+
+def _wav(samples: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(RATE)
+        writer.writeframes(samples)
+    return buffer.getvalue()
+
+
+async def _run(command: list[str], stdin: bytes) -> bytes:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate(stdin)
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({process.returncode}): {err.decode()[:300]}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--alias", required=True, help="comma-separated model names")
+    parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--parent", type=int, default=os.getppid())
+    args = parser.parse_args(argv)
+    die_with_parent(args.parent)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    if shutil.which(ESPEAK) is None:
+        sys.exit(f"{ESPEAK} is not installed (apt-get install espeak-ng)")
+    server = SpeechServer(args.alias.split(","), args.parallel)
+    print(f"speech server for {args.alias} on {args.host}:{args.port}", flush=True)
+    web.run_app(server.app(), host=args.host, port=args.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
