@@ -24,7 +24,7 @@ def llama_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFleet
     """The embedded default's two llama.cpp servers with the real SmolLM2 model (its speech
     server is started by the speech tests themselves)."""
     fleet = LocalFleet(
-        tmp_path_factory.mktemp("llama-logs"), parallel=4, ctx_per_slot=2048, speech=False
+        tmp_path_factory.mktemp("llama-logs"), parallel=4, ctx_per_slot=2048, audio=[]
     )
     fleet.start()
     try:

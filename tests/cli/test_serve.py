@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from gptapi.inference.launcher import free_port
+from gptapi.inference.launcher import audio_available, free_port
 from tests.support.threads import wait_until
 
 GPTAPI = str(Path(sys.executable).parent / "gptapi")
@@ -81,9 +80,9 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(tmp_path: P
     try:
         served.wait_for("Application startup complete")
         children = _children(served.process.pid)
-        # The chat and the embeddings llama.cpp servers, and the speech server if eSpeak is
-        # installed.
-        assert len(children) == (3 if shutil.which("espeak-ng") else 2)
+        # The chat and the embeddings llama.cpp servers, and the audio servers this machine
+        # has the engines of.
+        assert len(children) == 2 + len(audio_available())
 
         match = re.search(r"^curl .*?(?=\n\n)", served.text, flags=re.MULTILINE | re.DOTALL)
         assert match, served.text
@@ -117,16 +116,26 @@ def test_first_run_prints_a_working_key_and_ctrl_c_leaves_no_orphans(tmp_path: P
             timeout=30,
         )
         assert response.status_code == 200
-        if shutil.which("espeak-ng"):
+        if audio_available() == ["speech", "transcription"]:
+            headers = {"Authorization": f"Bearer {key.group(0)}"}
+            text = "One two three four five."
             spoken = httpx.post(
                 f"http://127.0.0.1:{again.port}/v1/audio/speech",
-                headers={"Authorization": f"Bearer {key.group(0)}"},
-                json={"model": "tts-1", "voice": "alloy", "input": "Hi", "response_format": "wav"},
+                headers=headers,
+                json={"model": "tts-1", "voice": "alloy", "input": text, "response_format": "wav"},
                 timeout=30,
             )
             assert spoken.status_code == 200, spoken.text
-            assert spoken.content[:4] == b"RIFF"
-            assert spoken.headers["x-request-cost-nanos"] == str(2 * 15_000)
+            assert spoken.headers["x-request-cost-nanos"] == str(len(text) * 15_000)
+            heard = httpx.post(
+                f"http://127.0.0.1:{again.port}/v1/audio/transcriptions",
+                headers=headers,
+                data={"model": "whisper-1"},
+                files={"file": ("count.wav", spoken.content, "audio/wav")},
+                timeout=60,
+            )
+            assert heard.status_code == 200, heard.text
+            assert heard.json()["text"] == "one two three four five"
     finally:
         again.interrupt()
 
@@ -185,7 +194,7 @@ def test_a_killed_llama_server_is_restarted_and_health_says_when_models_are_down
         }
         wait_until(lambda: health_is(200), timeout=120, interval=0.2)
         assert _chat_server(served.process.pid) != killed
-        assert len(_children(served.process.pid)) == 2
+        assert len(_children(served.process.pid)) == 2 + len(audio_available())
         reply = httpx.post(base + "/v1/chat/completions", headers=headers, json=body, timeout=60)
         assert reply.status_code == 200, reply.text
         assert reply.json()["usage"]["completion_tokens"] > 0

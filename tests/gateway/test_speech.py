@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ import openai
 import pytest
 
 from gptapi.gateway.upstream.registry import ServerSpec
-from gptapi.inference.launcher import free_port, spawn_speech_child
 from gptapi.inference.speech import RATE, encoders
 from tests.gateway.admission import (
     assert_books_balance,
@@ -27,6 +25,7 @@ from tests.gateway.admission import (
     available_credit,
 )
 from tests.gateway.test_openai_sdk import client
+from tests.support.audio_servers import audio_server
 from tests.support.databases import fresh_database
 from tests.support.fake_upstream import FakeLlamaServer
 from tests.support.platform import Account, Platform, test_settings as settings_for
@@ -41,29 +40,8 @@ TEXT = "The quick brown fox jumps over the lazy dog."
 
 @pytest.fixture(scope="module")
 def speech_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    logs: Path = tmp_path_factory.mktemp("speech")
-    port = free_port()
-    process = spawn_speech_child(
-        port=port, aliases=("tts-1",), log_path=logs / "speech.log", parallel=2
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(url + "/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(ready, timeout=30)
+    with audio_server("speech", tmp_path_factory.mktemp("speech"), "tts-1") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

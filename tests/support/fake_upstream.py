@@ -241,8 +241,9 @@ class FakeLlamaServer:
         app.router.add_post("/v1/chat/completions/input_tokens", self._input_tokens)
         app.router.add_post(CHAT_PATH, self._chat)
         # Audio pools' faults: the modes that answer before any output (unavailable, reset,
-        # hang) answer a speech request the same way.
-        app.router.add_post("/v1/audio/speech", self._chat)
+        # hang) answer a speech or transcription request the same way.
+        app.router.add_post("/v1/audio/speech", self._audio)
+        app.router.add_post("/v1/audio/transcriptions", self._audio)
         # handler_cancellation: the handler is cancelled when the client goes away, as
         # llama-server stops generating when its client disconnects.
         self._runner = web.AppRunner(
@@ -345,6 +346,17 @@ class FakeLlamaServer:
             raise
         finally:
             leave()
+
+    async def _audio(self, request: web.Request) -> web.StreamResponse:
+        seen = await self._record(request)
+        if self.mode == "reset":
+            self._abort(request, seen)
+            await self._wait_forever()
+        if self.mode == "hang":
+            await self._wait_forever()
+        if self.mode != "unavailable":
+            raise AssertionError(f"audio requests take fault modes only, not {self.mode}")
+        return _json(LOADING, 503)
 
     async def _answer(
         self, request: web.Request, seen: Seen, leave: Callable[[], None]

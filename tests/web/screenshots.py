@@ -169,7 +169,7 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        fleet = LocalFleet(tmp / "logs", parallel=2, ctx_per_slot=2048, speech=False)
+        fleet = LocalFleet(tmp / "logs", parallel=2, ctx_per_slot=2048, audio=[])
         fleet.start()
         portal = Portal()
         stripe = StripeDouble().serve()

@@ -26,7 +26,7 @@ class OneServer:
     """A single llama.cpp server of our own, so the shared fleet is never disturbed."""
 
     def __init__(self, log_dir: Path) -> None:
-        self.fleet = LocalFleet(log_dir, parallel=1, ctx_per_slot=512, speech=False)
+        self.fleet = LocalFleet(log_dir, parallel=1, ctx_per_slot=512, audio=[])
         self.fleet.servers = [
             LocalServer((MODEL,), free_port(), False, log_dir / "llama-status.log")
         ]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.admin import service
 from gptapi.config import Settings
 from gptapi.console.auth.passwords import hash_password
-from gptapi.inference.launcher import SPEECH_PRICE_PER_MILLION_CHARACTERS
+from gptapi.inference.launcher import AUDIO_MODELS
 from gptapi.kit.clock import SystemClock
 from gptapi.kit.money import format_usd
 from gptapi.models import Model, User
@@ -74,19 +74,20 @@ def _save(path: Path, text: str) -> None:
         handle.write(text.lstrip())
 
 
-async def local_speech_models(session: AsyncSession, names: list[str]) -> None:
-    """The local speech server's models, created the first time it runs: an operator's
+async def local_audio_models(session: AsyncSession, kinds: list[str]) -> None:
+    """The local audio servers' models, created the first time each runs: an operator's
     later changes to them (price, name, active) stand."""
     known = set(await session.scalars(select(Model.internal_name)))
-    for name in names:
+    for kind in kinds:
+        name, price, description = AUDIO_MODELS[kind]
         if name not in known:
             session.add(
                 Model(
                     name=name,
                     internal_name=name,
-                    kind="speech",
-                    description="Text to speech (eSpeak NG on this machine)",
-                    input_price_per_million_tokens=SPEECH_PRICE_PER_MILLION_CHARACTERS,
+                    kind=kind,
+                    description=description,
+                    input_price_per_million_tokens=price,
                     output_price_per_million_tokens=0,
                 )
             )

@@ -217,7 +217,7 @@ async def _serve(settings: Settings, *, embedded: bool, listen_fd: int | None = 
             )
             output.step(
                 "starting local llama.cpp servers (SmolLM2-135M-Instruct)"
-                + (" and the eSpeak NG speech server" if fleet.speech_models else "")
+                + "".join(f", {kind}" for kind in fleet.audio_models)
             )
             fleet.start()
             await fleet.wait_ready(progress=output.step)
@@ -276,9 +276,9 @@ async def _prepare(settings: Settings, fleet: LocalFleet | None, *, embedded: bo
         async with session_maker(engine)() as session, session.begin():
             if fleet is not None:
                 await replace_source(session, "local", fleet.specs())
-                from gptapi.cli.bootstrap import local_speech_models
+                from gptapi.cli.bootstrap import local_audio_models
 
-                await local_speech_models(session, fleet.speech_models)
+                await local_audio_models(session, fleet.audio_models)
             else:
                 await remove_source(session, "local")
             if settings.fleet_config is not None:

@@ -1,5 +1,6 @@
-"""Local servers for the embedded default: llama.cpp for chat and for embeddings, and,
-when eSpeak NG is installed, a speech server (`gptapi.inference.speech`).
+"""Local servers for the embedded default: llama.cpp for chat and for embeddings, a speech
+server when eSpeak NG is installed (`gptapi.inference.speech`) and a transcription server
+when PocketSphinx is (`gptapi.inference.transcription`).
 
 `supervise` keeps them running: a child that exits (a crash, an out-of-memory kill, a
 kill -9) is started again on the same port, after a delay that doubles with each exit in a
@@ -11,6 +12,7 @@ back as they would for any upstream.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 import shutil
@@ -36,7 +38,9 @@ class LocalServer:
     port: int
     embedding: bool
     log_path: Path
-    speech: bool = False  # the eSpeak speech server, not llama.cpp
+    # An audio server's module under gptapi.inference ("speech", "transcription"); "" for
+    # llama.cpp.
+    audio: str = ""
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     exits_in_a_row: int = 0  # since it last stayed up `STABLE_SECONDS`
@@ -95,14 +99,14 @@ def spawn_child(
         )
 
 
-def spawn_speech_child(
-    *, port: int, aliases: tuple[str, ...], log_path: Path, parallel: int
+def spawn_audio_child(
+    audio: str, *, port: int, aliases: tuple[str, ...], log_path: Path, parallel: int
 ) -> subprocess.Popen[bytes]:
-    """The speech server child (`gptapi.inference.speech`); it dies with this process."""
+    """An audio server child (`gptapi.inference.<audio>`); it dies with this process."""
     command = [
         sys.executable,
         "-m",
-        "gptapi.inference.speech",
+        f"gptapi.inference.{audio}",
         "--port",
         str(port),
         "--alias",
@@ -118,19 +122,33 @@ def spawn_speech_child(
         )
 
 
-# The speech model of the embedded default, and its price: what OpenAI charges for tts-1.
-SPEECH_MODEL = "tts-1"
-SPEECH_PRICE_PER_MILLION_CHARACTERS = 15_000  # milli-dollars = nano-dollars per character
+# The audio models of the embedded default, named as OpenAI's so its clients work as they
+# are, and their prices (nano-dollars per unit): what OpenAI charges for tts-1 ($15 per 1M
+# characters) and whisper-1 ($0.006 a minute).
+AUDIO_MODELS = {
+    "speech": ("tts-1", 15_000, "Text to speech (eSpeak NG on this machine)"),
+    "transcription": ("whisper-1", 100_000, "Speech to text (PocketSphinx on this machine)"),
+}
 
 
-def speech_available() -> bool:
-    return shutil.which(ESPEAK) is not None
+def audio_available() -> list[str]:
+    """The audio servers this machine can run."""
+    found = []
+    if shutil.which(ESPEAK) is not None:
+        found.append("speech")
+    try:
+        if importlib.util.find_spec("pocketsphinx") is not None:
+            found.append("transcription")
+    except ValueError:  # a None entry in sys.modules: the import is blocked
+        pass
+    return found
 
 
 class LocalFleet:
     """`gpt-fast` and `gpt-full` share one server (the same small model stands in for both);
-    `embed` runs on its own with embeddings on and mean pooling; `tts-1` is eSpeak NG's,
-    when it is installed (`speech`: None to run it if it is)."""
+    `embed` runs on its own with embeddings on and mean pooling; `tts-1` is eSpeak NG's and
+    `whisper-1` PocketSphinx's, when they are installed (`audio`: which to run, None for
+    every one that is)."""
 
     def __init__(
         self,
@@ -139,7 +157,7 @@ class LocalFleet:
         parallel: int,
         ctx_per_slot: int,
         threads: int = 0,
-        speech: bool | None = None,
+        audio: list[str] | None = None,
     ) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.parallel = parallel
@@ -149,9 +167,10 @@ class LocalFleet:
             LocalServer(("gpt-fast", "gpt-full"), free_port(), False, log_dir / "llama-chat.log"),
             LocalServer(("embed",), free_port(), True, log_dir / "llama-embed.log"),
         ]
-        if speech_available() if speech is None else speech:
+        for kind in audio_available() if audio is None else audio:
+            name = AUDIO_MODELS[kind][0]
             self.servers.append(
-                LocalServer((SPEECH_MODEL,), free_port(), False, log_dir / "speech.log", True)
+                LocalServer((name,), free_port(), False, log_dir / f"{kind}.log", kind)
             )
 
     def start(self) -> None:
@@ -159,12 +178,14 @@ class LocalFleet:
             self._launch(server)
 
     @property
-    def speech_models(self) -> list[str]:
-        return [model for server in self.servers if server.speech for model in server.models]
+    def audio_models(self) -> list[str]:
+        """The kinds of audio models this fleet runs."""
+        return [server.audio for server in self.servers if server.audio]
 
     def _launch(self, server: LocalServer) -> None:
-        if server.speech:
-            server.process = spawn_speech_child(
+        if server.audio:
+            server.process = spawn_audio_child(
+                server.audio,
                 port=server.port,
                 aliases=server.models,
                 log_path=server.log_path,

@@ -18,19 +18,18 @@ from __future__ import annotations
 import argparse
 import array
 import asyncio
-import io
 import os
 import shutil
 import signal
 import sys
 import tempfile
-import wave
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from gptapi.inference.child import die_with_parent
+from gptapi.inference.pcm import read_wav, resample, write_wav
 
 ESPEAK = "espeak-ng"
 RATE = 24_000  # samples per second of every answer, as OpenAI's
@@ -101,22 +100,6 @@ def _error(status: int, message: str, param: str | None, code: str | None) -> we
     return web.json_response(body, status=status)
 
 
-def resample(samples: array.array[int], rate: int) -> array.array[int]:
-    """`samples` at `rate` made `RATE` samples a second (linear interpolation)."""
-    if rate == RATE or not samples:
-        return samples
-    count = len(samples) * RATE // rate
-    step = rate / RATE
-    last = len(samples) - 1
-    out = array.array("h", bytes(2 * count))
-    for i in range(count):
-        position = i * step
-        j = int(position)
-        k = min(j + 1, last)
-        out[i] = int(samples[j] + (samples[k] - samples[j]) * (position - j))
-    return out
-
-
 class SpeechServer:
     def __init__(self, aliases: list[str], slots: int) -> None:
         self.aliases = aliases
@@ -162,7 +145,7 @@ class SpeechServer:
                 if response_format == "pcm":
                     data, media = audio, "audio/pcm"
                 elif response_format == "wav":
-                    data, media = _wav(audio), "audio/wav"
+                    data, media = _header(audio), "audio/wav"
                 else:
                     data = await _run(self.encoders[response_format], audio)
                     media = f"audio/{'mpeg' if response_format == 'mp3' else response_format}"
@@ -211,26 +194,17 @@ class SpeechServer:
             rate = round(WORDS_PER_MINUTE * speed)
             command = [ESPEAK, "-v", voice, "-s", str(rate), "-w", str(path), "--stdin"]
             await _run(command, text.encode())
-            with wave.open(str(path), "rb") as reader:
-                frames = reader.readframes(reader.getnframes())
-                source_rate = reader.getframerate()
-        samples = array.array("h", frames)
-        if sys.byteorder == "big":
-            samples.byteswap()
-        out = await asyncio.to_thread(resample, samples, source_rate)
-        if sys.byteorder == "big":
-            out.byteswap()
-        return out.tobytes()
+            samples, source_rate = read_wav(path.read_bytes())
+        out = await asyncio.to_thread(resample, samples, source_rate, RATE)
+        return write_wav(out, RATE)[HEADER_BYTES:]
 
 
-def _wav(samples: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(RATE)
-        writer.writeframes(samples)
-    return buffer.getvalue()
+# What `write_wav` puts before the samples: pcm is the wav answer without it.
+HEADER_BYTES = 44
+
+
+def _header(samples: bytes) -> bytes:
+    return write_wav(array.array("h", samples), RATE)
 
 
 async def _run(command: list[str], stdin: bytes) -> bytes:

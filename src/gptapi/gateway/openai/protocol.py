@@ -168,6 +168,21 @@ class SpeechRequest(_Request):
     stream_format: Literal["sse", "audio"] = "audio"
 
 
+class TranscriptionRequest(_Request):
+    """OpenAI's CreateTranscriptionRequest as far as a transcription server is asked for it
+    (a form's text fields, converted: `temperature` a number, `stream` a boolean)."""
+
+    model: NonEmptyStr
+    file: Any
+    language: Annotated[str, Field(min_length=2, max_length=3, pattern=r"^[a-z]+$")] | None = None
+    prompt: str | None = None
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt"] = "json"
+    temperature: Annotated[float, Field(ge=0, le=1)] | None = None
+    timestamp_granularities: list[Literal["word", "segment"]] | None = None
+    include: list[Literal["logprobs"]] | None = None
+    stream: bool = False
+
+
 # The Responses API is translated, not passed through: a field it does not declare would be
 # silently lost, so every unknown one is refused (extra="forbid") with a 400 naming it.
 

@@ -57,6 +57,7 @@ from gptapi.gateway.openai.plan import Plan, Preparing, Reading, Reply, Surface
 from gptapi.gateway.openai.response_store import ResponseStore
 from gptapi.gateway.openai.responses import ResponsesSurface
 from gptapi.gateway.openai.speech import SpeechSurface
+from gptapi.gateway.openai.transcriptions import TranscriptionSurface
 from gptapi.gateway.refusals import RefusalLog
 from gptapi.gateway.streaming import EventStreamResponse, cancel_on_disconnect
 from gptapi.gateway.traffic import DeploymentTraffic
@@ -80,6 +81,7 @@ SURFACE_PATHS = frozenset(
         "/v1/embeddings",
         "/v1/responses",
         "/v1/audio/speech",
+        "/v1/audio/transcriptions",
     )
 )
 
@@ -125,6 +127,7 @@ class OpenAIServing:
             "/v1/embeddings": EmbeddingSurface(),
             "/v1/responses": ResponsesSurface(responses),
             "/v1/audio/speech": SpeechSurface(),
+            "/v1/audio/transcriptions": TranscriptionSurface(),
         }
         assert frozenset(self.surfaces) == SURFACE_PATHS
         # Found once: a protocol isinstance check is too slow for every request.
