@@ -66,6 +66,10 @@ def test_every_kind_of_difference_is_named(backend: str, tmp_path: Path) -> None
         names_differences(env)
 
 
+def usage_rows(env: BillingEnv, member: Member) -> int:
+    return len(env.platform.rows(select(UsageLog).where(UsageLog.organization_id == member.org_id)))
+
+
 def names_differences(env: BillingEnv) -> None:
     member = busy_organisation(env)
     env.add_usage(member, "alpha", NANOS, datetime.now(UTC), ledger=False)
@@ -81,6 +85,12 @@ def names_differences(env: BillingEnv) -> None:
             .where(StripePayment.organization_id == member.org_id)
             .values(refunded_cents=600)
         )
+        # A record claiming audio its rollup never counted.
+        await session.execute(
+            update(UsageLog)
+            .where(UsageLog.organization_id == member.org_id)
+            .values(audio_seconds=UsageLog.audio_seconds + 5)
+        )
 
     env.platform.run(tamper)
     differences = {
@@ -91,6 +101,7 @@ def names_differences(env: BillingEnv) -> None:
         "ledger refunds = Stripe refunds": "$1.000000000",
         "ledger usage = cost in the hourly rollup": "$1.000000000",
         "usage records without a ledger entry": "1",
+        "hourly rollup = usage records (audio seconds)": str(-5 * usage_rows(env, member)),
     }
     result = run_reconcile(env)
     assert result.returncode == 1

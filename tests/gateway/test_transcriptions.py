@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 import shutil
 import subprocess
+import sys
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -238,3 +240,21 @@ def test_models_lists_the_transcription_capability_and_its_unit(gateway: Platfor
     ).json()
     assert shown["capabilities"]["transcription"] is True
     assert shown["pricing"] == {"currency": "USD", "unit": "minute", "input": "0.006"}
+
+
+def test_the_sample_in_docs_audio_runs(gateway: Platform, tmp_path: Path) -> None:
+    account = gateway.account("1")
+    docs = (Path(__file__).parents[2] / "docs" / "audio.md").read_text()
+    (sample,) = re.findall(r"```python\n(.*?)```", docs, flags=re.DOTALL)
+    code = sample.replace("http://127.0.0.1:8000", gateway.url).replace(
+        '"gpt_live_…"', repr(account.secret)
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "one two three four five"
+    assert {r.endpoint for r in gateway.usage(account)} == {
+        "audio.speech",
+        "audio.transcriptions",
+    }

@@ -4,6 +4,7 @@ database backends are covered by the API tests."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,8 +15,10 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
-from gptapi.inference.launcher import LocalFleet
+from gptapi.gateway.upstream.registry import ServerSpec
+from gptapi.inference.launcher import AUDIO_MODELS, LocalFleet, audio_available
 from gptapi.kit.money import dollars_to_nanos
+from tests.support.audio_servers import audio_server
 from tests.support.console import Member, sign_in
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings
@@ -78,14 +81,22 @@ def site(
             "sentry_browser_dsn": sentry_double.dsn(),
         }
         platform = Platform(test_settings(url, tmp, **integrations))
-        platform.set_servers("local", llama_fleet.specs())
-        platform.start()
-        registry = platform.runtime.serving.registry
-        wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
-        try:
-            yield platform
-        finally:
-            platform.stop()
+        with contextlib.ExitStack() as audio:
+            # The embedded default's audio models, as `gptapi serve` seeds and runs them.
+            specs = llama_fleet.specs()
+            for kind in audio_available():
+                name, price, _ = AUDIO_MODELS[kind]
+                served = audio.enter_context(audio_server(kind, tmp, name))
+                platform.add_model(name, kind=kind, input_price=price, output_price=0)
+                specs.append(ServerSpec(model=name, base_url=served))
+            platform.set_servers("local", specs)
+            platform.start()
+            registry = platform.runtime.serving.registry
+            wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
+            try:
+                yield platform
+            finally:
+                platform.stop()
 
 
 @pytest.fixture(scope="session")

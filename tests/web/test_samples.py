@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page
 
+from gptapi.inference.launcher import audio_available
 from tests.support.console import sign_in
 from tests.support.platform import Platform
 from tests.web.conftest import grant
@@ -70,8 +71,10 @@ def _start(site: Platform, language: str, code: str, key: str, index: int) -> su
         command = ["node", str(script)]
     else:
         command = ["bash", "-euo", "pipefail", "-c", code]
+    # Where the samples write their files (the audio sample's speech.wav).
+    SCRATCH.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, env=env, cwd=SCRATCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 
@@ -115,6 +118,8 @@ def test_every_sample_runs_as_copied(page: Page, site: Platform) -> None:
     log = member.client.get(f"/api/orgs/{member.org_id}/usage/requests?limit=200").json()
     endpoints = {row["endpoint"] for row in log["data"] if row["key"]["name"] == "samples"}
     assert {"chat.completions", "completions", "embeddings"} <= endpoints
+    if audio_available() == ["speech", "transcription"]:
+        assert {"audio.speech", "audio.transcriptions"} <= endpoints
     member.client.close()
 
 

@@ -115,6 +115,8 @@ def _rollup_sums(horizon: datetime | None) -> Executable:
         func.sum(UsageHourly.cost_nanos).label("rollup_cost"),
         _sum_if(kept, UsageHourly.requests, "kept_rollup_requests"),
         _sum_if(kept, UsageHourly.cost_nanos, "kept_rollup_cost"),
+        _sum_if(kept, UsageHourly.characters, "kept_rollup_characters"),
+        _sum_if(kept, UsageHourly.audio_seconds, "kept_rollup_audio_seconds"),
     ).group_by(UsageHourly.organization_id)
 
 
@@ -129,6 +131,8 @@ def _usage_matching(horizon: datetime | None) -> Executable:
             UsageLog.organization_id,
             _sum_if(kept, 1, "kept_requests"),
             _sum_if(kept, UsageLog.cost_nanos, "kept_cost"),
+            _sum_if(kept, UsageLog.characters, "kept_characters"),
+            _sum_if(kept, UsageLog.audio_seconds, "kept_audio_seconds"),
             _sum_if(~has_entry & UsageLog.test_mode.is_(False), 1, "unmatched_usage"),
             # Test-mode requests must never touch the books: no cost, no ledger entry.
             _sum_if(
@@ -270,6 +274,20 @@ async def reconcile(session: AsyncSession) -> list[Difference]:
                 s["kept_cost"][org],
                 s["kept_rollup_cost"][org],
                 True,
+            ),
+            # What audio requests were metered in: the rollup a report reads says what the
+            # records say.
+            (
+                "hourly rollup = usage records (characters)",
+                s["kept_characters"][org],
+                s["kept_rollup_characters"][org],
+                False,
+            ),
+            (
+                "hourly rollup = usage records (audio seconds)",
+                s["kept_audio_seconds"][org],
+                s["kept_rollup_audio_seconds"][org],
+                False,
             ),
             (
                 "ledger compute = charges of deployment runs",

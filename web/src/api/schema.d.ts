@@ -4375,6 +4375,16 @@ export interface components {
         };
         /** RequestRecord */
         RequestRecord: {
+            /**
+             * Audio Seconds
+             * @description Seconds of audio heard (transcription).
+             */
+            audio_seconds: number;
+            /**
+             * Characters
+             * @description Characters read out (speech).
+             */
+            characters: number;
             /** Completion Tokens */
             completion_tokens: number;
             /** Cost Nanos */

@@ -108,6 +108,48 @@ console.log(result.data[0].embedding.length);`,
   };
 }
 
+// Speech is written to speech.wav in the working directory, then heard again.
+export function audioExample(base: string): Example {
+  return {
+    curl: `curl ${base}/v1/audio/speech \\
+  ${CURL_AUTH} \\
+  -H "Content-Type: application/json" \\
+  -d '{"model": "tts-1", "voice": "alloy", "input": "One two three four five.", "response_format": "wav"}' \\
+  --fail --output speech.wav
+curl ${base}/v1/audio/transcriptions \\
+  ${CURL_AUTH} \\
+  -F model=whisper-1 \\
+  -F file=@speech.wav`,
+    python: python(
+      base,
+      `speech = client.audio.speech.create(
+    model="tts-1", voice="alloy", input="One two three four five.", response_format="wav"
+)
+speech.write_to_file("speech.wav")
+with open("speech.wav", "rb") as audio:
+    transcript = client.audio.transcriptions.create(model="whisper-1", file=audio)
+print(transcript.text)`,
+    ),
+    javascript: javascript(
+      base,
+      `import fs from "node:fs";
+
+const speech = await client.audio.speech.create({
+  model: "tts-1",
+  voice: "alloy",
+  input: "One two three four five.",
+  response_format: "wav",
+});
+fs.writeFileSync("speech.wav", Buffer.from(await speech.arrayBuffer()));
+const transcript = await client.audio.transcriptions.create({
+  model: "whisper-1",
+  file: fs.createReadStream("speech.wav"),
+});
+console.log(transcript.text);`,
+    ),
+  };
+}
+
 export function modelsExample(base: string): Example {
   return {
     curl: `curl ${base}/v1/models ${CURL_AUTH}`,

@@ -3,6 +3,7 @@ import type { ReactNode } from "react";
 import { useBaseUrl } from "@/api/hooks";
 import { CodeTabs } from "@/components/CodeTabs";
 import {
+  audioExample,
   authExample,
   chatExample,
   completionsExample,
@@ -19,6 +20,7 @@ const SECTIONS = [
   ["chat", "Chat completions"],
   ["completions", "Completions"],
   ["embeddings", "Embeddings"],
+  ["audio", "Speech and transcription"],
   ["models", "Models"],
   ["streaming", "Streaming"],
   ["errors", "Errors and rate limits"],
@@ -84,6 +86,20 @@ export function Docs() {
             <code>POST /v1/embeddings</code> with the <code>embed</code> model; input may be a string or a list.
           </p>
           <CodeTabs example={embeddingsExample(base)} />
+        </Section>
+        <Section id="audio" title="Speech and transcription">
+          <p className="text-muted-foreground">
+            <code>POST /v1/audio/speech</code> reads text out with <code>tts-1</code> (voices <code>alloy</code>,{" "}
+            <code>ash</code>, <code>ballad</code>, <code>coral</code>, <code>echo</code>, <code>fable</code>,{" "}
+            <code>nova</code>, <code>onyx</code>, <code>sage</code>, <code>shimmer</code>, <code>verse</code>,{" "}
+            <code>marin</code>, <code>cedar</code>; <code>wav</code>, <code>pcm</code> and <code>mp3</code>) and is
+            billed per input character; the cost is in the <code>x-request-cost</code> header.{" "}
+            <code>POST /v1/audio/transcriptions</code> takes a WAV file as <code>file</code> with <code>whisper-1</code>{" "}
+            and answers <code>json</code>, <code>text</code>, <code>verbose_json</code>, <code>srt</code> or{" "}
+            <code>vtt</code>; it is billed per second of audio, measured from the file, and JSON answers carry the cost
+            in <code>usage</code>.
+          </p>
+          <CodeTabs example={audioExample(base)} />
         </Section>
         <Section id="models" title="Models">
           <p className="text-muted-foreground">

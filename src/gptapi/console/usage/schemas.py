@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gptapi.console.usage.money import usd
 
@@ -82,6 +82,8 @@ class RequestRecord(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    characters: int = Field(description="Characters read out (speech).")
+    audio_seconds: int = Field(description="Seconds of audio heard (transcription).")
     cost_nanos: int
     cost_usd: str
     status: int

@@ -223,6 +223,8 @@ def record(row: UsageLog, model: str, key_name: str, key_prefix: str) -> Request
         prompt_tokens=row.prompt_tokens,
         completion_tokens=row.completion_tokens,
         total_tokens=row.prompt_tokens + row.completion_tokens,
+        characters=row.characters,
+        audio_seconds=row.audio_seconds,
         cost_nanos=row.cost_nanos,
         cost_usd=usd(row.cost_nanos),
         status=row.status,
