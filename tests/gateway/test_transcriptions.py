@@ -258,3 +258,58 @@ def test_the_sample_in_docs_audio_runs(gateway: Platform, tmp_path: Path) -> Non
         "audio.speech",
         "audio.transcriptions",
     }
+
+
+SPEECH_GARBAGE: list[bytes] = [
+    b"not json",
+    b"[]",
+    b'{"model": "tts-1", "voice": "alloy", "input": 5}',
+    b'{"model": "tts-1", "voice": ["alloy"], "input": "hi"}',
+    b'{"model": "tts-1", "voice": "alloy", "input": "hi", "speed": "fast"}',
+    b'{"model": "tts-1", "voice": "alloy", "input": "hi", "speed": true}',
+    b'{"model": "tts-1", "voice": "alloy", "input": "hi", "speed": 1e999}',
+    b'{"model": "tts-1", "voice": "alloy", "input": "hi", "response_format": null}',
+    b'{"model": "tts-1", "voice": "alloy", "input": "\\u0000"}',
+    b'{"model": "tts-1", "voice": "alloy", "input": "   "}',
+    b'{"model": "tts-1", "voice": "alloy", "input": "\\ud83d\\ude00 ..."}',
+]
+
+
+@pytest.mark.parametrize("body", SPEECH_GARBAGE)
+def test_malformed_speech_is_never_a_server_error(gateway: Platform, body: bytes) -> None:
+    account = gateway.account("1")
+    response = httpx.post(
+        f"{gateway.url}/v1/audio/speech",
+        headers={"Authorization": f"Bearer {account.secret}", "Content-Type": "application/json"},
+        content=body,
+        timeout=60,
+    )
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert_openai_error(response, 400, ANY)
+    assert_books_balance(gateway, account, CREDIT)
+
+
+TRANSCRIPTION_GARBAGE: list[dict[str, Any]] = [
+    {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data"}},
+    {"content": b"garbage", "headers": {"Content-Type": "multipart/form-data; boundary=x"}},
+    {"data": {"model": "whisper-1", "file": "not an upload"}},
+    {"data": {"model": "whisper-1"}, "files": [("file", b"a"), ("file", b"b")]},
+    {"data": {"model": ["whisper-1", "whisper-1"]}, "files": {"file": b"RIFF"}},
+    {"data": {"model": "whisper-1", "temperature": "nan"}, "files": {"file": b"RIFF"}},
+    {"data": {"model": "whisper-1", "stream": "yes"}, "files": {"file": b"RIFF"}},
+]
+
+
+@pytest.mark.parametrize("request_parts", TRANSCRIPTION_GARBAGE)
+def test_malformed_transcriptions_are_400s(
+    gateway: Platform, request_parts: dict[str, Any]
+) -> None:
+    account = gateway.account("1")
+    headers = {"Authorization": f"Bearer {account.secret}", **request_parts.pop("headers", {})}
+    response = httpx.post(
+        f"{gateway.url}/v1/audio/transcriptions", headers=headers, timeout=60, **request_parts
+    )
+    assert response.status_code == 400, response.text
+    assert_openai_error(response, 400, ANY)
+    assert gateway.usage(account) == []
