@@ -9,6 +9,7 @@ import uuid
 import httpx
 from playwright.sync_api import Page, expect
 
+from gptapi.inference.launcher import audio_available
 from tests.support.console import sign_in
 from tests.support.platform import Platform
 from tests.support.threads import wait_until
@@ -19,7 +20,12 @@ def test_landing_shows_the_three_models_with_their_prices(page: Page) -> None:
     page.goto("/")
     expect(page.get_by_role("heading", name="Open models, the OpenAI API.")).to_be_visible()
     cards = page.get_by_test_id("model-card")
-    expect(cards).to_have_count(3)
+    audio = audio_available()
+    expect(cards).to_have_count(3 + len(audio))
+    if "speech" in audio:
+        expect(cards.filter(has_text="tts-1")).to_contain_text("Text $15 / 1M characters")
+    if "transcription" in audio:
+        expect(cards.filter(has_text="whisper-1")).to_contain_text("Audio $0.006 / minute")
     expect(cards.filter(has_text="gpt-fast")).to_contain_text("$0.25 / 1M tokens")
     expect(cards.filter(has_text="gpt-fast")).to_contain_text("$0.50 / 1M tokens")
     expect(cards.filter(has_text="gpt-full")).to_contain_text("$1.00 / 1M tokens")

@@ -38,14 +38,24 @@ function Models() {
             <CardDescription>{model.description || model.name}</CardDescription>
           </CardHeader>
           <CardContent className="grid gap-1 text-sm">
-            <p>
-              <span className="text-muted-foreground">Input </span>
-              {price(model.pricing.input)} / 1M tokens
-            </p>
-            <p>
-              <span className="text-muted-foreground">Output </span>
-              {model.type === "embedding" ? "N/A" : `${price(model.pricing.output)} / 1M tokens`}
-            </p>
+            {model.pricing.unit === "1M tokens" ? (
+              <>
+                <p>
+                  <span className="text-muted-foreground">Input </span>
+                  {price(model.pricing.input)} / 1M tokens
+                </p>
+                <p>
+                  <span className="text-muted-foreground">Output </span>
+                  {model.type === "embedding" ? "N/A" : `${price(model.pricing.output)} / 1M tokens`}
+                </p>
+              </>
+            ) : (
+              <p>
+                {/* Audio: per 1M characters read out, or per minute heard (billed per second). */}
+                <span className="text-muted-foreground">{model.type === "speech" ? "Text " : "Audio "}</span>
+                {`$${Number(model.pricing.input)} / ${model.pricing.unit}`}
+              </p>
+            )}
           </CardContent>
         </Card>
       ))}
