@@ -25,6 +25,7 @@ from tests.gateway.admission import (
     available_credit,
 )
 from tests.gateway.test_openai_sdk import client
+from tests.gateway.test_test_mode_keys import free_key
 from tests.support.audio_servers import audio_server
 from tests.support.databases import fresh_database
 from tests.support.fake_upstream import FakeLlamaServer
@@ -212,3 +213,14 @@ def test_models_lists_the_speech_capability_and_its_unit(gateway: Platform) -> N
     assert shown["capabilities"]["speech"] is True
     assert shown["capabilities"]["chat"] is False
     assert shown["pricing"] == {"currency": "USD", "unit": "1M characters", "input": "15"}
+
+
+def test_a_test_mode_key_is_served_free_with_its_characters_recorded(gateway: Platform) -> None:
+    live = gateway.account("0")  # nothing to spend: a test-mode key needs no credit
+    key = free_key(gateway, live)
+    response = speak(gateway, key, response_format="wav")
+    assert response.status_code == 200, response.text
+    assert response.headers["x-request-cost-nanos"] == "0"
+    (record,) = gateway.usage(key)
+    assert (record.test_mode, record.cost_nanos, record.characters) == (True, 0, len(TEXT))
+    assert all(e.kind != "usage" for e in gateway.ledger_entries(key))
