@@ -60,10 +60,12 @@ def audio(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture(scope="module")
 def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """`whisper-1` on the real transcription server, `tts-1` on the real speech server, and
-    `whisper-down` on a server whose every request is a 503."""
+    """`whisper-1` on the real transcription server, `tts-1` on the real speech server,
+    `whisper-down` on a server whose every request is a 503 and `whisper-broken` on one whose
+    every answer is an HTML page."""
     logs = tmp_path_factory.mktemp("audio-logs")
     down = FakeLlamaServer(mode="unavailable").start()
+    broken = FakeLlamaServer(mode="not_json").start()
     tmp: Path = tmp_path_factory.mktemp(f"transcriptions-{backend}")
     with (
         audio_server("transcription", logs, "whisper-1") as heard,
@@ -71,7 +73,7 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         fresh_database(backend, tmp) as url,
     ):
         platform = Platform(settings_for(url, tmp))
-        for name in ("whisper-1", "whisper-down"):
+        for name in ("whisper-1", "whisper-down", "whisper-broken"):
             platform.add_model(name, kind="transcription", input_price=PER_SECOND, output_price=0)
         platform.add_model("tts-1", kind="speech", input_price=15_000, output_price=0)
         platform.set_servers(
@@ -80,6 +82,7 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                 ServerSpec(model="whisper-1", base_url=heard),
                 ServerSpec(model="tts-1", base_url=spoken),
                 ServerSpec(model="whisper-down", base_url=down.url),
+                ServerSpec(model="whisper-broken", base_url=broken.url),
             ],
         )
         platform.start()
@@ -90,6 +93,7 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         finally:
             platform.stop()
             down.stop()
+            broken.stop()
 
 
 def transcribe(gateway: Platform, account: Account, audio: bytes, **fields: Any) -> httpx.Response:
@@ -228,6 +232,16 @@ def test_upstream_down_releases_the_hold(gateway: Platform, audio: bytes) -> Non
     assert raised.value.status_code == 503
     (record,) = gateway.usage(account)
     assert (record.hold_nanos, record.cost_nanos) == (seconds_of(audio) * PER_SECOND, 0)
+    assert assert_books_balance(gateway, account, CREDIT) == 0
+    assert available_credit(gateway, account) == CREDIT
+
+
+def test_an_unusable_answer_is_a_502_and_free(gateway: Platform, audio: bytes) -> None:
+    account = gateway.account("1")
+    response = transcribe(gateway, account, audio, model="whisper-broken")
+    assert response.status_code == 502
+    (record,) = gateway.usage(account)
+    assert (record.outcome, record.cost_nanos) == ("upstream_error", 0)
     assert assert_books_balance(gateway, account, CREDIT) == 0
     assert available_credit(gateway, account) == CREDIT
 

@@ -354,6 +354,8 @@ class FakeLlamaServer:
             await self._wait_forever()
         if self.mode == "hang":
             await self._wait_forever()
+        if self.mode == "not_json":  # a 200 whose body no client can use
+            return web.Response(body=b"<html>proxy error</html>", content_type="text/html")
         if self.mode != "unavailable":
             raise AssertionError(f"audio requests take fault modes only, not {self.mode}")
         return _json(LOADING, 503)

@@ -419,7 +419,8 @@ class OpenAIServing:
                 error.headers.update(admission.headers)
                 raise error
         if plan.reply is not None:
-            return await self._reply(admission, plan.reply, *answers[0])
+            server, _, raw = answers[0]
+            return await self._reply(admission, plan.reply, server, raw)
         bodies: list[dict[str, Any]] = []
         for server, _, raw in answers:
             body = _answer(raw)
@@ -461,7 +462,7 @@ class OpenAIServing:
         return Response(orjson.dumps(data), 200, admission.headers, "application/json")
 
     async def _reply(
-        self, admission: Admission, reply: Reply, server: UpstreamServer, status: int, raw: bytes
+        self, admission: Admission, reply: Reply, server: UpstreamServer, raw: bytes
     ) -> Response:
         """An audio answer: charged what it was metered in (known before it ran, so the
         hold), then given to the client as its surface answers."""
