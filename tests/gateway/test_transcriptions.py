@@ -327,3 +327,21 @@ def test_malformed_transcriptions_are_400s(
     assert response.status_code == 400, response.text
     assert_openai_error(response, 400, ANY)
     assert gateway.usage(account) == []
+
+
+def test_a_streamed_wav_is_measured_by_its_samples(gateway: Platform) -> None:
+    """eSpeak writing to stdout cannot go back to fill in the header's length (it claims
+    about a day of audio): the gateway bills the samples that are there."""
+    streamed = subprocess.run(
+        ["espeak-ng", "-v", "en-us", "--stdout", "one two three"], capture_output=True, check=True
+    ).stdout
+    with wave.open(io.BytesIO(streamed)) as reader:
+        assert reader.getnframes() / reader.getframerate() > 3600  # what the header says
+        rate = reader.getframerate()
+    samples = (len(streamed) - 44) // 2
+    account = gateway.account("1")
+    response = transcribe(gateway, account, streamed)
+    assert response.status_code == 200, response.text
+    seconds = -(-samples // rate)
+    assert response.json()["usage"]["seconds"] == seconds < 5
+    assert gateway.usage(account)[0].cost_nanos == seconds * PER_SECOND
