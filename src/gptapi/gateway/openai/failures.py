@@ -120,4 +120,5 @@ def insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -
 
 
 def _input_param(plan: Plan) -> str:
-    return {"chat.completions": "messages", "completions": "prompt"}.get(plan.endpoint, "input")
+    params = {"chat.completions": "messages", "completions": "prompt", "rerank": "documents"}
+    return params.get(plan.endpoint, "input")
