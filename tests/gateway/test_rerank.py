@@ -10,7 +10,9 @@ on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -27,6 +29,7 @@ from gptapi.gateway.openai.rerank import PER_PAIR_OVERHEAD_TOKENS
 from gptapi.gateway.upstream.registry import ServerSpec
 from tests.gateway.admission import assert_books_balance, assert_openai_error, dollars
 from tests.gateway.test_faults import available, on_gateway
+from tests.gateway.test_v1_fuzz import nested, wrong_values
 from tests.support.databases import BACKENDS, fresh_database
 from tests.support.fake_reranker import FakeReranker, pair_tokens, relevance
 from tests.support.platform import Account, Platform, test_settings as settings_for
@@ -492,3 +495,43 @@ def test_the_documented_sample_runs(gateway: Platform, served: FakeReranker) -> 
     assert len(lines) == 3  # top_n 2, then the usage line
     [record] = wait_records(gateway, account, 1)
     assert lines[2] == f"{record.prompt_tokens} tokens, ${dollars(record.cost_nanos)}"
+
+
+# ---------------------------------------------------------------------------- fuzz
+
+
+def fuzz_bodies(rng: random.Random) -> Iterator[tuple[str, bytes]]:
+    """(what, raw body): wrong values on every field and inside documents, deep nesting,
+    broken JSON; the /v1 fuzz's values."""
+    base = {"model": MODEL, "query": QUERY, "documents": DOCUMENTS[:2]}
+    valid = orjson.dumps(base)
+    for cut in sorted(rng.sample(range(1, len(valid)), 4)):
+        yield f"truncated at {cut}", valid[:cut]
+    for field in [*base, "top_n", "return_documents"]:
+        for value in wrong_values(rng):
+            yield f"{field}={value!r:.40}", json.dumps({**base, field: value}).encode()
+    for value in wrong_values(rng):
+        for items in ([value], ["ok", value], [{"text": value}], [{"text": "ok", "x": value}]):
+            yield f"documents={items!r:.40}", json.dumps({**base, "documents": items}).encode()
+    for depth in (65, 300):
+        for field in ("documents", "query", "x"):
+            deep = f', "{field}": {nested(depth, rng)}}}'.encode()
+            yield f"{field} nested {depth}", valid[:-1] + deep
+
+
+def test_nothing_a_client_sends_is_a_5xx(gateway: Platform, served: FakeReranker) -> None:
+    account = gateway.account(CREDIT)
+    rng = random.Random(20261204)
+    headers = {"authorization": f"Bearer {account.secret}", "content-type": "application/json"}
+    statuses: dict[int, int] = {}
+    with httpx.Client(base_url=gateway.url, headers=headers, timeout=60) as client:
+        for what, raw in fuzz_bodies(rng):
+            reply = client.post(RERANK, content=raw)
+            assert reply.status_code < 500, (what, reply.text[:300])
+            if reply.status_code != 200:
+                assert reply.json()["error"]["type"] == "invalid_request_error", what
+            statuses[reply.status_code] = statuses.get(reply.status_code, 0) + 1
+    assert set(statuses) == {200, 400, 404}, statuses  # 404: a model name that is none
+    records = wait_records(gateway, account, statuses[200])
+    assert all(r.cost_nanos > 0 and r.status == 200 for r in records)
+    assert_settled(gateway, account)
