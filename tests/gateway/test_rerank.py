@@ -388,7 +388,8 @@ def test_the_hold_is_taken_before_the_request_runs(gateway: Platform, served: Fa
     body = {"model": MODEL, "query": QUERY, "documents": DOCUMENTS}
     short = gateway.account(dollars(hold(QUERY, DOCUMENTS) - 1))
     reply = rerank(gateway, short, body)
-    assert_openai_error(reply, 429, "insufficient_quota", type="insufficient_quota")
+    error = assert_openai_error(reply, 429, "insufficient_quota", type="insufficient_quota")
+    assert error["message"].endswith("Add credit, or send less input.")
     assert reply.headers["x-should-retry"] == "false"
     assert served.rerank_requests == []
     enough = gateway.account(dollars(hold(QUERY, DOCUMENTS)))
