@@ -311,7 +311,8 @@ def test_a_model_of_another_kind_is_a_400_naming_model(
 def test_an_unknown_model_is_a_404(gateway: Platform, served: FakeReranker) -> None:
     account = gateway.account(CREDIT)
     reply = rerank(gateway, account, {"model": "nope", "query": QUERY, "documents": DOCUMENTS})
-    assert_openai_error(reply, 404, "model_not_found", param="model")
+    error = assert_openai_error(reply, 404, "model_not_found", param="model")
+    assert error["message"] == "The model `nope` does not exist or you do not have access to it."
 
 
 def test_without_a_rerank_model_the_answer_says_so(bare: Platform) -> None:
@@ -320,6 +321,12 @@ def test_without_a_rerank_model_the_answer_says_so(bare: Platform) -> None:
     error = assert_openai_error(rerank(bare, account, body), 400, "model_not_supported")
     assert error["param"] == "model"
     assert "No rerank model is configured on this platform." in error["message"]
+    body["model"] = "rerank"
+    error = assert_openai_error(rerank(bare, account, body), 404, "model_not_found")
+    assert error["message"] == (
+        "The model `rerank` does not exist or you do not have access to it. "
+        "No rerank model is configured on this platform."
+    )
     headers = {"authorization": f"Bearer {account.secret}"}
     listed = httpx.get(bare.url + "/v1/models", headers=headers).json()["data"]
     assert listed and not any(m["capabilities"]["rerank"] for m in listed)

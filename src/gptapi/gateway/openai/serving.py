@@ -166,7 +166,9 @@ class OpenAIServing:
         if model is None:
             model = await self._wake_cold(model_name, context)
         if model is None:
-            raise errors.model_not_found(model_name)
+            error = errors.model_not_found(model_name)
+            error.message += self._none_of_kind(surface)
+            raise error
         try:
             admission = await self._plan_and_admit(
                 surface, body, size, model, context, request_id, started
@@ -188,6 +190,13 @@ class OpenAIServing:
         except BaseException:
             self.billing.abandon(admission, 499)
             raise
+
+    def _none_of_kind(self, surface: Surface) -> str:
+        """What to add to a refusal when no public model serves the surface at all (the
+        embedded default has no reranker): "" when one does."""
+        if any(m.kind == surface.kind for m in self.catalog.all()):
+            return ""
+        return f" No {surface.kind} model is configured on this platform."
 
     async def _wake_cold(self, model_name: str, context: KeyContext) -> CatalogModel | None:
         """A serverless deployment at zero (or still starting): start it and hold the
@@ -234,8 +243,7 @@ class OpenAIServing:
             raise errors.key_spend_cap_reached()
         if model.kind != surface.kind:
             message = f"The model `{model_name}` does not support {surface.endpoint}."
-            if not any(m.kind == surface.kind for m in self.catalog.all()):
-                message += f" No {surface.kind} model is configured on this platform."
+            message += self._none_of_kind(surface)
             raise errors.invalid_request(message, param="model", code="model_not_supported")
         if model.private:
             self.traffic.touch(model_name)  # keeps its deployment warm, whatever runs it
