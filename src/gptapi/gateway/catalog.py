@@ -110,6 +110,8 @@ class ModelCatalog:
         """The organisation's serverless deployment `name` if it is not ready yet. Read
         from the database (one indexed row) and only for names the cache does not know,
         so a deployment created or scaled down a moment ago by another process counts."""
+        if "\x00" in name:
+            return None  # no name holds one (PostgreSQL refuses NUL in text outright)
         async with self._sessions() as session:
             deployment = await session.scalar(
                 select(Deployment).where(

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gptapi.models.base import Base, UTCDateTime, utcnow
 
-MODEL_KINDS = ("chat", "embedding")
+MODEL_KINDS = ("chat", "embedding", "rerank")
 
 
 class Model(Base):

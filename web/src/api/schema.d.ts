@@ -3692,7 +3692,7 @@ export interface components {
              * @default chat
              * @enum {string}
              */
-            kind: "chat" | "embedding";
+            kind: "chat" | "embedding" | "rerank";
             /** Name */
             name: string;
             /**
@@ -3704,7 +3704,7 @@ export interface components {
         /** ModelInfo */
         ModelInfo: {
             /** Capabilities */
-            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings")[];
+            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings" | "rerank")[];
             /**
              * Context Length
              * @description Tokens per request; null while unknown.

@@ -19,6 +19,7 @@ const SECTIONS = [
   ["chat", "Chat completions"],
   ["completions", "Completions"],
   ["embeddings", "Embeddings"],
+  ["rerank", "Reranking"],
   ["models", "Models"],
   ["streaming", "Streaming"],
   ["errors", "Errors and rate limits"],
@@ -84,6 +85,16 @@ export function Docs() {
             <code>POST /v1/embeddings</code> with the <code>embed</code> model; input may be a string or a list.
           </p>
           <CodeTabs example={embeddingsExample(base)} />
+        </Section>
+        <Section id="rerank" title="Reranking">
+          <p className="text-muted-foreground">
+            <code>POST /v1/rerank</code> orders <code>documents</code> (strings, or objects with a <code>text</code>) by
+            their relevance to a <code>query</code>, in the shape of Cohere&apos;s and Jina&apos;s rerank APIs, with{" "}
+            <code>top_n</code> and <code>return_documents</code>. It needs a model of type <code>rerank</code> (see{" "}
+            <code>capabilities.rerank</code> in <code>GET /v1/models</code>); the platform lists one once its operator
+            has added a reranker. Results come most relevant first, each with its <code>index</code> in the documents
+            sent and its <code>relevance_score</code>; the tokens read are billed at the model&apos;s input price.
+          </p>
         </Section>
         <Section id="models" title="Models">
           <p className="text-muted-foreground">

@@ -44,7 +44,7 @@ function Models() {
             </p>
             <p>
               <span className="text-muted-foreground">Output </span>
-              {model.type === "embedding" ? "N/A" : `${price(model.pricing.output)} / 1M tokens`}
+              {model.type === "chat" ? `${price(model.pricing.output)} / 1M tokens` : "N/A"}
             </p>
           </CardContent>
         </Card>

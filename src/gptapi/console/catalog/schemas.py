@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 from gptapi.console.status.schemas import StatusValue
 
-Capability = Literal["chat", "completions", "streaming", "tools", "json_schema", "embeddings"]
+Capability = Literal[
+    "chat", "completions", "streaming", "tools", "json_schema", "embeddings", "rerank"
+]
 
 
 class ModelPricing(BaseModel):

@@ -19,8 +19,13 @@ from gptapi.kit.money import millis_to_decimal
 CAPABILITIES = {
     "chat": ["chat", "completions", "streaming", "tools", "json_schema"],
     "embedding": ["embeddings"],
+    "rerank": ["rerank"],
 }
-ENDPOINTS = {"chat": "/v1/chat/completions", "embedding": "/v1/embeddings"}
+ENDPOINTS = {
+    "chat": "/v1/chat/completions",
+    "embedding": "/v1/embeddings",
+    "rerank": "/v1/rerank",
+}
 
 
 def _describe(

@@ -13,7 +13,7 @@ from gptapi.console.fields import UsdAmount
 
 # USD per 1M tokens; stored as milli-dollars, so three decimal places at most.
 PricePerMillion = Annotated[Decimal, UsdAmount(integer_digits=3, places=3)]
-ModelKind = Literal["chat", "embedding"]
+ModelKind = Literal["chat", "embedding", "rerank"]
 GrantAmount = Annotated[Decimal, UsdAmount(integer_digits=6, places=9, signed=True)]
 
 

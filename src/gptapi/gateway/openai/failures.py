@@ -109,15 +109,18 @@ def rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> Ope
 
 
 def insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -> OpenAIError:
+    # Embeddings and rerank generate nothing: only the input can be made smaller.
+    lower = "lower max_tokens" if plan.max_output else "send less input"
     error = errors.insufficient_quota(
         "You exceeded your current quota, please check your plan and billing details. This "
         f"request may cost up to {format_usd(exc.required)} ({plan.prompt_estimate} prompt "
         f"tokens at most + {plan.max_output} completion tokens) and the available balance is "
-        f"{format_usd(exc.available)}. Add credit, or lower max_tokens."
+        f"{format_usd(exc.available)}. Add credit, or {lower}."
     )
     error.headers.update(headers)
     return error
 
 
 def _input_param(plan: Plan) -> str:
-    return {"chat.completions": "messages", "completions": "prompt"}.get(plan.endpoint, "input")
+    params = {"chat.completions": "messages", "completions": "prompt", "rerank": "documents"}
+    return params.get(plan.endpoint, "input")

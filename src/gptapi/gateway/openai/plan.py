@@ -16,7 +16,7 @@ from gptapi.gateway.openai.tools import ToolCalling
 
 @dataclass(slots=True)
 class Plan:
-    endpoint: str  # "chat.completions" | "completions" | "embeddings" | "responses"
+    endpoint: str  # "chat.completions" | "completions" | "embeddings" | "rerank" | "responses"
     path: str  # upstream path
     model: CatalogModel
     requested_model: str
@@ -39,6 +39,9 @@ class Plan:
     # Applied to each streamed chunk before it is sent (completions `logprobs`).
     rewrite_chunk: Callable[[dict[str, Any]], None] | None = None
     dimensions: int | None = None  # embeddings shortened to this size
+    # Whether an upstream 200 is an answer to this request (rerank: every document scored
+    # once); one that is not is treated as an unreadable body: not billed, a 502.
+    readable: Callable[[dict[str, Any]], bool] | None = None
     # A surface translated to another (Responses over chat): the billed upstream answer
     # made into the client's response (given the organisation and the response headers).
     present: Callable[[dict[str, Any], uuid.UUID, dict[str, str]], Awaitable[Response]] | None = (
@@ -62,7 +65,7 @@ class StreamTranslator(Protocol):
 class Surface(Protocol):
     endpoint: str
     path: str
-    kind: str  # the model kind it serves: "chat" | "embedding"
+    kind: str  # the model kind it serves: "chat" | "embedding" | "rerank"
 
     def plan(
         self, body: dict[str, Any], model: CatalogModel, *, body_size: int, output_cap: int

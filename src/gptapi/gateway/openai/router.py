@@ -1,6 +1,6 @@
 """The /v1 endpoints. Thin: each hands its surface to the shared pipeline.
 
-The three POST surfaces are served by `OpenAIPipeline`, which the application calls before
+The POST surfaces are served by `OpenAIPipeline`, which the application calls before
 FastAPI's middleware stack and routing (see `gptapi.app.Application`), and the model
 listings are plain Starlette routes: the hot path needs none of FastAPI's routing,
 dependency, error and body-limit layers, which were a fifth of a proxied request. The API
@@ -85,6 +85,7 @@ def _model_object(model: CatalogModel, pool: Pool | None, owner: uuid.UUID) -> d
             "vision": chat and "vision" in modalities,
             "audio": chat and "audio" in modalities,
             "embeddings": model.kind == "embedding",
+            "rerank": model.kind == "rerank",
         },
         "pricing": {
             "currency": "USD",

@@ -54,6 +54,7 @@ from gptapi.gateway.openai.failures import (
 )
 from gptapi.gateway.openai.fanout import combine_parts, combined_usage, merged_data, part_usage
 from gptapi.gateway.openai.plan import Plan, Preparing, Surface
+from gptapi.gateway.openai.rerank import RerankSurface
 from gptapi.gateway.openai.response_store import ResponseStore
 from gptapi.gateway.openai.responses import ResponsesSurface
 from gptapi.gateway.refusals import RefusalLog
@@ -73,7 +74,7 @@ log = logging.getLogger(__name__)
 COLD_START_POLL_SECONDS = 0.25
 
 SURFACE_PATHS = frozenset(
-    ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
+    ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank", "/v1/responses")
 )
 
 
@@ -116,6 +117,7 @@ class OpenAIServing:
             "/v1/chat/completions": ChatSurface(),
             "/v1/completions": CompletionSurface(),
             "/v1/embeddings": EmbeddingSurface(),
+            "/v1/rerank": RerankSurface(),
             "/v1/responses": ResponsesSurface(responses),
         }
         assert frozenset(self.surfaces) == SURFACE_PATHS
@@ -164,7 +166,9 @@ class OpenAIServing:
         if model is None:
             model = await self._wake_cold(model_name, context)
         if model is None:
-            raise errors.model_not_found(model_name)
+            error = errors.model_not_found(model_name)
+            error.message += self._none_of_kind(surface)
+            raise error
         try:
             admission = await self._plan_and_admit(
                 surface, body, size, model, context, request_id, started
@@ -186,6 +190,13 @@ class OpenAIServing:
         except BaseException:
             self.billing.abandon(admission, 499)
             raise
+
+    def _none_of_kind(self, surface: Surface) -> str:
+        """What to add to a refusal when no public model serves the surface at all (the
+        embedded default has no reranker): "" when one does."""
+        if any(m.kind == surface.kind for m in self.catalog.all()):
+            return ""
+        return f" No {surface.kind} model is configured on this platform."
 
     async def _wake_cold(self, model_name: str, context: KeyContext) -> CatalogModel | None:
         """A serverless deployment at zero (or still starting): start it and hold the
@@ -231,11 +242,9 @@ class OpenAIServing:
         if self.keys.cap_reached(context):
             raise errors.key_spend_cap_reached()
         if model.kind != surface.kind:
-            raise errors.invalid_request(
-                f"The model `{model_name}` does not support {surface.endpoint}.",
-                param="model",
-                code="model_not_supported",
-            )
+            message = f"The model `{model_name}` does not support {surface.endpoint}."
+            message += self._none_of_kind(surface)
+            raise errors.invalid_request(message, param="model", code="model_not_supported")
         if model.private:
             self.traffic.touch(model_name)  # keeps its deployment warm, whatever runs it
         pool = self.registry.pool(model_name)
@@ -401,7 +410,7 @@ class OpenAIServing:
         bodies: list[dict[str, Any]] = []
         for server, _, raw in answers:
             body = _answer(raw)
-            if body is None:
+            if body is None or (plan.readable is not None and not plan.readable(body)):
                 # Nothing the client can use was delivered: like any failure before output,
                 # it costs nothing (the README's promise), and it counts against the server.
                 log.error("upstream %s returned an unreadable body: %r", server.base_url, raw[:200])
@@ -652,14 +661,16 @@ async def _replay(chunks: Iterable[dict[str, Any]]) -> AsyncGenerator[bytes, Non
 
 
 def _answer(raw: bytes) -> dict[str, Any] | None:
-    """An upstream 200 body, if it is the JSON object of a completion or embeddings list."""
+    """An upstream 200 body, if it is the JSON object of a completion, an embeddings list or
+    a ranking."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("choices", data.get("data")), list):
+    if not isinstance(data, dict):
         return None
-    return data
+    items = next((data[key] for key in ("choices", "data", "results") if key in data), None)
+    return data if isinstance(items, list) else None
 
 
 async def _read_json(request: Request) -> tuple[dict[str, Any], int]:

@@ -42,7 +42,7 @@ export const COLUMNS: Column[] = [
   {
     header: "Output / 1M",
     numeric: true,
-    cell: (m) => (m.type === "embedding" ? "—" : perMillion(m.pricing.output)),
+    cell: (m) => (m.type === "chat" ? perMillion(m.pricing.output) : "—"),
   },
   {
     header: "Status",
@@ -57,7 +57,7 @@ export const COLUMNS: Column[] = [
           Playground<span className="sr-only"> with {m.id}</span>
         </Link>
       ) : (
-        <Link to="/docs#embeddings" className="underline underline-offset-4">
+        <Link to={m.type === "rerank" ? "/docs#rerank" : "/docs#embeddings"} className="underline underline-offset-4">
           Docs<span className="sr-only"> for {m.id}</span>
         </Link>
       ),
