@@ -57,6 +57,7 @@ class UsageEntry:
     hold_nanos: int = 0  # what was reserved (cost_nanos never exceeds it)
     over_hold_nanos: int = 0  # reported cost above the hold, not charged
     hold_id: str = ""  # the credit hold it settled, named so a shared store can close it
+    images: int = 0  # images billed (image models)
 
     @property
     def ledger_key(self) -> str:
@@ -64,6 +65,9 @@ class UsageEntry:
 
     @property
     def description(self) -> str:
+        if self.images:
+            shown = "1 image" if self.images == 1 else f"{self.images} images"
+            return f"{self.model_name} {self.endpoint}, {shown}"
         return f"{self.model_name} {self.endpoint}"
 
 
@@ -89,6 +93,7 @@ USAGE_COLUMNS = (
     "test_mode",
     "hold_nanos",
     "over_hold_nanos",
+    "images",
 )
 LEDGER_COLUMNS = (
     "organization_id",
@@ -190,6 +195,7 @@ class Batch:
                     e.test_mode,
                     e.hold_nanos,
                     e.over_hold_nanos,
+                    e.images,
                 )
             )
             if not e.test_mode:  # test-mode requests are recorded but never touch the ledger

@@ -3692,7 +3692,7 @@ export interface components {
              * @default chat
              * @enum {string}
              */
-            kind: "chat" | "embedding";
+            kind: "chat" | "embedding" | "image";
             /** Name */
             name: string;
             /**
@@ -3700,6 +3700,12 @@ export interface components {
              * @example 25.00
              */
             output: string;
+            /** Per Image */
+            per_image?: string | null;
+            /** Per Image By Size */
+            per_image_by_size?: {
+                [key: string]: string;
+            } | null;
         };
         /** ModelInfo */
         ModelInfo: {
@@ -4240,6 +4246,12 @@ export interface components {
              * @example 25.00
              */
             output: string;
+            /** Per Image */
+            per_image?: string | null;
+            /** Per Image By Size */
+            per_image_by_size?: {
+                [key: string]: string;
+            } | null;
         };
         /** PriceListOut */
         PriceListOut: {
@@ -4266,10 +4278,24 @@ export interface components {
             input_nanos_per_token: number;
             /** Input Usd Per Million */
             input_usd_per_million: string;
+            /** Nanos Per Image */
+            nanos_per_image: number;
             /** Output Nanos Per Token */
             output_nanos_per_token: number;
             /** Output Usd Per Million */
             output_usd_per_million: string;
+            /**
+             * Usd Per Image
+             * @description Image models: the price of one image.
+             */
+            usd_per_image: string;
+            /**
+             * Usd Per Image By Size
+             * @description Image models priced by size: one image of each size (the only sizes offered, the first for `size: auto`).
+             */
+            usd_per_image_by_size: {
+                [key: string]: string;
+            };
         };
         /** PublicConfig */
         PublicConfig: {

@@ -24,6 +24,10 @@ def translate_error(status: int, raw: bytes, plan: Plan) -> OpenAIError:
         upstream = orjson.loads(raw).get("error") or {}
     except (orjson.JSONDecodeError, AttributeError):
         upstream = {}
+    if isinstance(upstream, str):  # sd-server's shape: {"error": "prompt required"}
+        upstream = {"message": upstream}
+    elif not isinstance(upstream, dict):
+        upstream = {}
     message = str(upstream.get("message") or "")
     kind = upstream.get("type")
     if kind == "exceed_context_size_error" or "context size" in message:
@@ -109,11 +113,16 @@ def rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> Ope
 
 
 def insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -> OpenAIError:
+    if plan.images:
+        what = f"{plan.images} images at {format_usd(plan.image_price)} each"
+        lower = "or ask for fewer images"
+    else:
+        what = f"{plan.prompt_estimate} prompt tokens at most + {plan.max_output} completion tokens"
+        lower = "or lower max_tokens"
     error = errors.insufficient_quota(
         "You exceeded your current quota, please check your plan and billing details. This "
-        f"request may cost up to {format_usd(exc.required)} ({plan.prompt_estimate} prompt "
-        f"tokens at most + {plan.max_output} completion tokens) and the available balance is "
-        f"{format_usd(exc.available)}. Add credit, or lower max_tokens."
+        f"request may cost up to {format_usd(exc.required)} ({what}) and the available "
+        f"balance is {format_usd(exc.available)}. Add credit, {lower}."
     )
     error.headers.update(headers)
     return error

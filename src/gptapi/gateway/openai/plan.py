@@ -16,7 +16,7 @@ from gptapi.gateway.openai.tools import ToolCalling
 
 @dataclass(slots=True)
 class Plan:
-    endpoint: str  # "chat.completions" | "completions" | "embeddings" | "responses"
+    endpoint: str  # "chat.completions" | "completions" | "embeddings" | "responses" | "images"
     path: str  # upstream path
     model: CatalogModel
     requested_model: str
@@ -47,6 +47,16 @@ class Plan:
     # A surface translated to another and streamed as it is generated: the chat chunks,
     # the billed usage and a failure, in the client's stream format.
     translate: StreamTranslator | None = None
+    # Billed per image, not per token: the images asked for, each at `image_price`
+    # (nano-dollars, at the size asked). The hold is all of them; the charge, those returned.
+    images: int = 0
+    image_price: int = 0
+
+    def max_cost(self) -> int:
+        """What the request can cost at most: the credit held before it runs."""
+        if self.images:
+            return self.images * self.image_price
+        return self.model.cost(self.prompt_estimate, self.max_output)
 
 
 class StreamTranslator(Protocol):
@@ -62,7 +72,7 @@ class StreamTranslator(Protocol):
 class Surface(Protocol):
     endpoint: str
     path: str
-    kind: str  # the model kind it serves: "chat" | "embedding"
+    kind: str  # the model kind it serves: "chat" | "embedding" | "image"
 
     def plan(
         self, body: dict[str, Any], model: CatalogModel, *, body_size: int, output_cap: int

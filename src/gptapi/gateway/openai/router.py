@@ -1,6 +1,6 @@
 """The /v1 endpoints. Thin: each hands its surface to the shared pipeline.
 
-The three POST surfaces are served by `OpenAIPipeline`, which the application calls before
+The POST surfaces are served by `OpenAIPipeline`, which the application calls before
 FastAPI's middleware stack and routing (see `gptapi.app.Application`), and the model
 listings are plain Starlette routes: the hot path needs none of FastAPI's routing,
 dependency, error and body-limit layers, which were a fifth of a proxied request. The API
@@ -25,7 +25,7 @@ from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.openai.responses import response_routes
 from gptapi.gateway.openai.serving import SURFACE_PATHS, OpenAIServing
 from gptapi.gateway.upstream.registry import Pool
-from gptapi.kit.money import millis_to_decimal
+from gptapi.kit.money import millis_to_decimal, nanos_to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -85,13 +85,28 @@ def _model_object(model: CatalogModel, pool: Pool | None, owner: uuid.UUID) -> d
             "vision": chat and "vision" in modalities,
             "audio": chat and "audio" in modalities,
             "embeddings": model.kind == "embedding",
+            "image_generation": model.kind == "image",
         },
-        "pricing": {
+        "pricing": _pricing(model),
+    }
+
+
+def _pricing(model: CatalogModel) -> dict[str, Any]:
+    if model.kind == "image":
+        # Per image; by size when the model is priced so (and then only those sizes).
+        return {
             "currency": "USD",
-            "unit": "1M tokens",
-            "input": str(millis_to_decimal(model.input_price)),
-            "output": str(millis_to_decimal(model.output_price)),
-        },
+            "unit": "image",
+            "per_image": str(nanos_to_decimal(model.image_price)),
+            "per_image_by_size": {
+                size: str(nanos_to_decimal(nanos)) for size, nanos in model.image_sizes.items()
+            },
+        }
+    return {
+        "currency": "USD",
+        "unit": "1M tokens",
+        "input": str(millis_to_decimal(model.input_price)),
+        "output": str(millis_to_decimal(model.output_price)),
     }
 
 

@@ -53,6 +53,7 @@ from gptapi.gateway.openai.failures import (
     translate_error,
 )
 from gptapi.gateway.openai.fanout import combine_parts, combined_usage, merged_data, part_usage
+from gptapi.gateway.openai.images import ImageSurface, image_answer, image_usage, no_image_model
 from gptapi.gateway.openai.plan import Plan, Preparing, Surface
 from gptapi.gateway.openai.response_store import ResponseStore
 from gptapi.gateway.openai.responses import ResponsesSurface
@@ -73,7 +74,13 @@ log = logging.getLogger(__name__)
 COLD_START_POLL_SECONDS = 0.25
 
 SURFACE_PATHS = frozenset(
-    ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
+    (
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/responses",
+        "/v1/images/generations",
+    )
 )
 
 
@@ -117,6 +124,7 @@ class OpenAIServing:
             "/v1/completions": CompletionSurface(),
             "/v1/embeddings": EmbeddingSurface(),
             "/v1/responses": ResponsesSurface(responses),
+            "/v1/images/generations": ImageSurface(),
         }
         assert frozenset(self.surfaces) == SURFACE_PATHS
         # Found once: a protocol isinstance check is too slow for every request.
@@ -164,6 +172,8 @@ class OpenAIServing:
         if model is None:
             model = await self._wake_cold(model_name, context)
         if model is None:
+            if surface.kind == "image" and not any(m.kind == "image" for m in self.catalog.all()):
+                raise no_image_model(model_name)
             raise errors.model_not_found(model_name)
         try:
             admission = await self._plan_and_admit(
@@ -260,7 +270,7 @@ class OpenAIServing:
             # Test mode never touches live credit: a closed, empty hold reserves nothing.
             hold = Hold(context.organization_id, 0, open=False)
         else:
-            max_cost = plan.model.cost(plan.prompt_estimate, plan.max_output)
+            max_cost = plan.max_cost()
             try:
                 hold = await self.accounts.reserve(
                     context.organization_id, max_cost, context.spend_cap
@@ -410,6 +420,8 @@ class OpenAIServing:
                 raise errors.upstream_failed()
             self.registry.report_success(server)
             bodies.append(body)
+        if plan.images:
+            return await self._images(admission, server, bodies[0])
         if plan.parts:
             data, usage = combine_parts(plan.parts, bodies)
         else:
@@ -437,6 +449,21 @@ class OpenAIServing:
                 _replay(plan.tools.chunks(data, plan.include_usage)), admission.headers
             )
         return Response(orjson.dumps(data), 200, admission.headers, "application/json")
+
+    async def _images(
+        self, admission: Admission, server: UpstreamServer, body: dict[str, Any]
+    ) -> Response:
+        """An image server's answer, billed for the images it holds (none: a failure, free)."""
+        answer, count = image_answer(admission.plan, body)
+        if not count:
+            self.registry.report_failure(server, "200 without images")
+            await self.billing.finish_unbilled(admission, 502, "upstream_error", server)
+            raise errors.upstream_failed()
+        cost = await self.billing.bill(
+            admission, 0, 0, 200, "completed", "upstream", server, images=count
+        )
+        answer["usage"] = image_usage(count, priced({}, cost))
+        return Response(orjson.dumps(answer), 200, admission.headers, "application/json")
 
     async def _timed_out(self, admission: Admission, server: UpstreamServer | None) -> OpenAIError:
         await self.billing.finish_unbilled(admission, 504, "timeout", server)
