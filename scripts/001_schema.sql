@@ -1012,6 +1012,8 @@ ALTER TABLE model_prices ADD CONSTRAINT ck_model_prices_image_price_nonnegative 
 
 ALTER TABLE usage_logs ADD COLUMN images INTEGER DEFAULT '0' NOT NULL;
 
+ALTER TABLE usage_hourly ADD COLUMN images BIGINT DEFAULT '0' NOT NULL;
+
 UPDATE alembic_version SET version_num='0025' WHERE alembic_version.version_num = '0022';
 
 COMMIT;

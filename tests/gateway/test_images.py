@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -450,6 +451,39 @@ def test_the_documented_sample_runs(
     )
     [record] = gateway.usage(account)
     assert (record.images, record.cost_nanos) == (2, 2 * PER_IMAGE)
+
+
+def test_usage_reports_count_images_whole_hours_and_raw_rows_alike(
+    gateway: Platform, sd: SdServerDouble
+) -> None:
+    account = gateway.account("1")
+    assert generate(gateway, account, n=3).status_code == 200
+    assert generate(gateway, account, model=SIZED, size="1024x1024").status_code == 200
+    member = sign_in(gateway, org_id=account.organization_id)
+    base = f"/api/orgs/{account.organization_id}/usage"
+    now = datetime.now(UTC)
+    try:
+        # Off the hour the rows are summed; over whole hours, the hourly rollup.
+        for start, end in (
+            (now - timedelta(minutes=5), now + timedelta(minutes=5)),
+            (
+                now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1),
+                now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1),
+            ),
+        ):
+            window = {"start": start.isoformat(), "end": end.isoformat()}
+            summary = member.client.get(f"{base}/summary", params=window).json()
+            assert (summary["requests"], summary["images"]) == (2, 4)
+            assert summary["cost_nanos"] == 3 * PER_IMAGE + BY_SIZE["1024x1024"]
+            by_model = member.client.get(f"{base}/breakdown", params=window).json()
+            assert {g["name"]: g["images"] for g in by_model["groups"]} == {IMAGE: 3, SIZED: 1}
+        log = member.client.get(f"{base}/requests").json()["data"]
+        assert sorted(r["images"] for r in log) == [1, 3]
+        csv = member.client.get(f"{base}/export.csv").text.splitlines()
+        header = csv[0].split(",")
+        assert sorted(int(line.split(",")[header.index("images")]) for line in csv[1:]) == [1, 3]
+    finally:
+        member.client.close()
 
 
 def test_the_books_reconcile_after_image_requests(gateway: Platform) -> None:

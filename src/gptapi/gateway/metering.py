@@ -104,7 +104,7 @@ LEDGER_COLUMNS = (
     "created_at",
 )
 ROLLUP_KEYS = ("organization_id", "hour", "api_key_id", "model_id")
-ROLLUP_SUMS = ("requests", "prompt_tokens", "completion_tokens", "cost_nanos")
+ROLLUP_SUMS = ("requests", "prompt_tokens", "completion_tokens", "cost_nanos", "images")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +202,12 @@ class Batch:
                 ledger.append((org, -e.cost_nanos, "usage", e.ledger_key, e.description, created))
             costs[e.organization_id] += e.cost_nanos
             hour = e.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-            total = sums.setdefault((e.organization_id, hour, e.api_key_id, e.model_id), [0] * 4)
+            total = sums.setdefault((e.organization_id, hour, e.api_key_id, e.model_id), [0] * 5)
             total[0] += 1
             total[1] += e.prompt_tokens
             total[2] += e.completion_tokens
             total[3] += e.cost_nanos
+            total[4] += e.images
         # Sorted, so concurrent writers lock rollup rows in the same order (no deadlock on
         # PostgreSQL).
         groups = sorted(sums, key=lambda g: (str(g[0]), g[1], str(g[2]), g[3]))

@@ -2397,6 +2397,11 @@ export interface components {
              */
             groups: components["schemas"]["GroupTotals"][];
             /**
+             * Images
+             * @default 0
+             */
+            images: number;
+            /**
              * Prompt Tokens
              * @default 0
              */
@@ -3215,6 +3220,11 @@ export interface components {
             cost_usd: string;
             /** Id */
             id: string;
+            /**
+             * Images
+             * @default 0
+             */
+            images: number;
             /** Key Prefix */
             key_prefix?: string | null;
             /** Name */
@@ -4386,6 +4396,8 @@ export interface components {
             created_at: string;
             /** Endpoint */
             endpoint: string;
+            /** Images */
+            images: number;
             key: components["schemas"]["RequestKey"];
             /** Latency Ms */
             latency_ms: number;
@@ -4814,6 +4826,11 @@ export interface components {
              * Format: date-time
              */
             end: string;
+            /**
+             * Images
+             * @default 0
+             */
+            images: number;
             /** Month To Date Cost Nanos */
             month_to_date_cost_nanos: number;
             /** Month To Date Cost Usd */

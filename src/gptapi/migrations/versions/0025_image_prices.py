@@ -1,5 +1,5 @@
 """image models: a price per image (optionally one per size) beside the token prices, and
-the number of images each usage row was billed for
+the number of images each usage row (and hourly rollup) was billed for
 
 Revision ID: 0025
 Revises: 0022
@@ -30,9 +30,13 @@ def upgrade() -> None:
             )
     with op.batch_alter_table("usage_logs") as batch:
         batch.add_column(sa.Column("images", sa.Integer(), server_default="0", nullable=False))
+    with op.batch_alter_table("usage_hourly") as batch:
+        batch.add_column(sa.Column("images", sa.BigInteger(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("usage_hourly") as batch:
+        batch.drop_column("images")
     with op.batch_alter_table("usage_logs") as batch:
         batch.drop_column("images")
     for table in PRICED:
