@@ -243,6 +243,20 @@ def test_an_upstream_failure_is_retryable_and_costs_nothing(
     settled(gateway, account)
 
 
+def test_a_request_the_server_refuses_is_a_free_400_with_its_reason(
+    gateway: Platform, sd: SdServerDouble
+) -> None:
+    sd.mode = "invalid"
+    account = gateway.account("1")
+    answer = generate(gateway, account, size="2048x2048")
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == "invalid params"
+    [record] = gateway.usage(account)
+    assert (record.status, record.cost_nanos, record.outcome) == (400, 0, "upstream_rejected")
+    assert_books_balance(gateway, account, CREDIT)
+    settled(gateway, account)
+
+
 def test_not_enough_credit_for_every_image_asked_is_refused(
     gateway: Platform, sd: SdServerDouble
 ) -> None:

@@ -14,7 +14,9 @@ It speaks the real server's wire format, from leejet/stable-diffusion.cpp
 
 `mode` programs it: `ok`; `fewer` (returns `short_by` fewer images than asked, as the real
 server does when an image fails to encode: it skips it); `none` (a 200 with no images);
-`fail` (the 500). Every generation request's body is kept in `requests`.
+`fail` (the 500); `invalid` (the 400 `{"error": "invalid params"}` the real server answers
+when its model cannot make what was asked). Every generation request's body is kept in
+`requests`.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class SdServerDouble(LoopbackDouble):
         prompt = body.get("prompt", "")
         if not prompt:
             return JSONResponse({"error": "prompt required"}, status_code=400)
+        if self.mode == "invalid":
+            return JSONResponse({"error": "invalid params"}, status_code=400)
         if self.mode == "fail":
             return JSONResponse({"error": "generate_image returned no results"}, status_code=500)
         count = max(1, int(body.get("n", 1)))
