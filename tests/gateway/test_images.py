@@ -382,6 +382,17 @@ def test_models_lists_the_image_capability_and_per_image_prices(gateway: Platfor
     chat: Any = listed[CHAT]
     assert chat.capabilities["image_generation"] is False
 
+    # The console's price list and Models page say the same.
+    console = {m["id"]: m for m in httpx.get(f"{gateway.url}/api/models").json()["data"]}
+    assert console[IMAGE]["capabilities"] == ["image_generation"]
+    assert console[IMAGE]["endpoint"] == "/v1/images/generations"
+    assert console[IMAGE]["pricing"]["unit"] == "image"
+    assert console[IMAGE]["pricing"]["per_image"] == "0.02"
+    assert console[SIZED]["pricing"]["per_image_by_size"] == {
+        "512x512": "0.01",
+        "1024x1024": "0.04",
+    }
+
 
 # ---------------------------------------------------------------- operator prices
 

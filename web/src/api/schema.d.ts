@@ -3720,7 +3720,7 @@ export interface components {
         /** ModelInfo */
         ModelInfo: {
             /** Capabilities */
-            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings")[];
+            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings" | "image_generation")[];
             /**
              * Context Length
              * @description Tokens per request; null while unknown.
@@ -3799,7 +3799,8 @@ export interface components {
         };
         /**
          * ModelPricing
-         * @description USD per million tokens. A cached-input price joins these once the catalog has one.
+         * @description USD per million tokens, or for an image model (`unit: "image"`) per image. A
+         *     cached-input price joins these once the catalog has one.
          */
         ModelPricing: {
             /**
@@ -3813,11 +3814,23 @@ export interface components {
             /** Output */
             output: string;
             /**
+             * Per Image
+             * @description Image models: one image (of any size it is not priced by).
+             */
+            per_image?: string | null;
+            /**
+             * Per Image By Size
+             * @description Image models priced by size: one image of each.
+             */
+            per_image_by_size?: {
+                [key: string]: string;
+            };
+            /**
              * Unit
              * @default 1M tokens
-             * @constant
+             * @enum {string}
              */
-            unit: "1M tokens";
+            unit: "1M tokens" | "image";
         };
         /** ModelUpdate */
         ModelUpdate: {

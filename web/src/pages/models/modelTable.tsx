@@ -38,11 +38,16 @@ export const COLUMNS: Column[] = [
       </span>
     ),
   },
-  { header: "Input / 1M", numeric: true, cell: (m) => perMillion(m.pricing.input) },
+  {
+    header: "Input / 1M",
+    numeric: true,
+    // An image model is priced per image instead; the exact price, however small.
+    cell: (m) => (m.type === "image" ? `$${m.pricing.per_image ?? "—"} / image` : perMillion(m.pricing.input)),
+  },
   {
     header: "Output / 1M",
     numeric: true,
-    cell: (m) => (m.type === "embedding" ? "—" : perMillion(m.pricing.output)),
+    cell: (m) => (m.type === "embedding" || m.type === "image" ? "—" : perMillion(m.pricing.output)),
   },
   {
     header: "Status",
