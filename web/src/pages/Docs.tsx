@@ -19,6 +19,7 @@ const SECTIONS = [
   ["chat", "Chat completions"],
   ["completions", "Completions"],
   ["embeddings", "Embeddings"],
+  ["images", "Image generation"],
   ["models", "Models"],
   ["streaming", "Streaming"],
   ["errors", "Errors and rate limits"],
@@ -84,6 +85,14 @@ export function Docs() {
             <code>POST /v1/embeddings</code> with the <code>embed</code> model; input may be a string or a list.
           </p>
           <CodeTabs example={embeddingsExample(base)} />
+        </Section>
+        <Section id="images" title="Image generation">
+          <p className="text-muted-foreground">
+            <code>POST /v1/images/generations</code> with an image model (<code>type: "image"</code> in{" "}
+            <code>/v1/models</code>), when the platform has one: OpenAI's request and response, images returned as{" "}
+            <code>b64_json</code>, billed per image. <code>n</code> images are held and only those returned are charged;{" "}
+            <code>usage</code> carries <code>images</code>, <code>cost</code> and <code>cost_nanos</code>.
+          </p>
         </Section>
         <Section id="models" title="Models">
           <p className="text-muted-foreground">
