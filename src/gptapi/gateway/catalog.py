@@ -17,8 +17,8 @@ import math
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, or_, select
@@ -31,10 +31,27 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class PricePoint:
-    effective_from: float  # Unix time
+class Price:
     input_price: int  # milli-dollars per 1M tokens = nano-dollars per token
     output_price: int
+    image_price: int = 0  # nano-dollars per image
+    # Per image by size ("1024x1024": nanos); when set, the only sizes offered.
+    image_sizes: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: Model | ModelPrice) -> Price:
+        return cls(
+            row.input_price_per_million_tokens,
+            row.output_price_per_million_tokens,
+            row.nanos_per_image,
+            dict(row.nanos_per_image_by_size or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    effective_from: float  # Unix time
+    price: Price
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +64,21 @@ class CatalogModel:
     output_price: int
     description: str
     created_at: datetime
+    image_price: int = 0  # nano-dollars per image (image models)
+    image_sizes: Mapping[str, int] = field(default_factory=dict)  # per image, by size
     private: bool = False  # an organisation's deployment, named `name` on /v1
     # A deployment's state: ready, or for serverless idle (at zero), pending or starting.
     deployment_state: str | None = None
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> int:
         return prompt_tokens * self.input_price + completion_tokens * self.output_price
+
+    def image_cost(self, size: str | None) -> int | None:
+        """What one image of `size` costs (None: the model's default size); None when the
+        model is priced by size and has no price for this one."""
+        if self.image_sizes:
+            return self.image_sizes.get(size) if size is not None else None
+        return self.image_price
 
 
 # Retry-After for a cold start when the deployment has none measured yet.
@@ -77,13 +103,13 @@ def _cold_start_seconds(deployment: Deployment) -> int:
     return max(1, math.ceil((ready - started).total_seconds()))
 
 
-def price_at(model: Model, prices: Sequence[ModelPrice], when: datetime) -> tuple[int, int]:
-    """(input, output) in force at `when`; `prices` sorted by effective_from."""
-    current = (model.input_price_per_million_tokens, model.output_price_per_million_tokens)
+def price_at(model: Model, prices: Sequence[ModelPrice], when: datetime) -> Price:
+    """The price in force at `when`; `prices` sorted by effective_from."""
+    current = Price.of(model)
     for price in prices:
         if price.effective_from > when:
             break
-        current = (price.input_price_per_million_tokens, price.output_price_per_million_tokens)
+        current = Price.of(price)
     return current
 
 
@@ -208,23 +234,21 @@ class ModelCatalog:
         pending: dict[str, list[PricePoint]] = {}
         for row in rows:
             schedule = schedules.get(row.id, [])
-            input_price, output_price = price_at(row, schedule, now)
+            current = price_at(row, schedule, now)
             models[row.internal_name] = CatalogModel(
                 id=row.id,
                 internal_name=row.internal_name,
                 name=row.name,
                 kind=row.kind,
-                input_price=input_price,
-                output_price=output_price,
+                input_price=current.input_price,
+                output_price=current.output_price,
                 description=row.description,
                 created_at=row.created_at,
+                image_price=current.image_price,
+                image_sizes=current.image_sizes,
             )
             future = [
-                PricePoint(
-                    p.effective_from.timestamp(),
-                    p.input_price_per_million_tokens,
-                    p.output_price_per_million_tokens,
-                )
+                PricePoint(p.effective_from.timestamp(), Price.of(p))
                 for p in schedule
                 if p.effective_from > now
             ]
@@ -242,9 +266,13 @@ class ModelCatalog:
                 continue
             model = self._models.get(name)
             if model is not None:
-                latest = points[due - 1]
+                latest = points[due - 1].price
                 self._models[name] = dataclasses.replace(
-                    model, input_price=latest.input_price, output_price=latest.output_price
+                    model,
+                    input_price=latest.input_price,
+                    output_price=latest.output_price,
+                    image_price=latest.image_price,
+                    image_sizes=latest.image_sizes,
                 )
             if due == len(points):
                 del self._pending[name]

@@ -57,6 +57,7 @@ class UsageEntry:
     hold_nanos: int = 0  # what was reserved (cost_nanos never exceeds it)
     over_hold_nanos: int = 0  # reported cost above the hold, not charged
     hold_id: str = ""  # the credit hold it settled, named so a shared store can close it
+    images: int = 0  # images billed (image models)
 
     @property
     def ledger_key(self) -> str:
@@ -64,6 +65,9 @@ class UsageEntry:
 
     @property
     def description(self) -> str:
+        if self.images:
+            shown = "1 image" if self.images == 1 else f"{self.images} images"
+            return f"{self.model_name} {self.endpoint}, {shown}"
         return f"{self.model_name} {self.endpoint}"
 
 
@@ -89,6 +93,7 @@ USAGE_COLUMNS = (
     "test_mode",
     "hold_nanos",
     "over_hold_nanos",
+    "images",
 )
 LEDGER_COLUMNS = (
     "organization_id",
@@ -99,7 +104,7 @@ LEDGER_COLUMNS = (
     "created_at",
 )
 ROLLUP_KEYS = ("organization_id", "hour", "api_key_id", "model_id")
-ROLLUP_SUMS = ("requests", "prompt_tokens", "completion_tokens", "cost_nanos")
+ROLLUP_SUMS = ("requests", "prompt_tokens", "completion_tokens", "cost_nanos", "images")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,17 +195,19 @@ class Batch:
                     e.test_mode,
                     e.hold_nanos,
                     e.over_hold_nanos,
+                    e.images,
                 )
             )
             if not e.test_mode:  # test-mode requests are recorded but never touch the ledger
                 ledger.append((org, -e.cost_nanos, "usage", e.ledger_key, e.description, created))
             costs[e.organization_id] += e.cost_nanos
             hour = e.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-            total = sums.setdefault((e.organization_id, hour, e.api_key_id, e.model_id), [0] * 4)
+            total = sums.setdefault((e.organization_id, hour, e.api_key_id, e.model_id), [0] * 5)
             total[0] += 1
             total[1] += e.prompt_tokens
             total[2] += e.completion_tokens
             total[3] += e.cost_nanos
+            total[4] += e.images
         # Sorted, so concurrent writers lock rollup rows in the same order (no deadlock on
         # PostgreSQL).
         groups = sorted(sums, key=lambda g: (str(g[0]), g[1], str(g[2]), g[3]))

@@ -40,6 +40,9 @@ def test_create_and_update_a_model(operator: Member) -> None:
         "output_usd_per_million": "0.100",
         "input_nanos_per_token": 50,
         "output_nanos_per_token": 100,
+        "usd_per_image": "0.000000000",  # priced per token, not per image
+        "nanos_per_image": 0,
+        "usd_per_image_by_size": {},
         "effective_from": None,
     }
     assert model["scheduled"] == [] and model["active"] is True

@@ -2397,6 +2397,11 @@ export interface components {
              */
             groups: components["schemas"]["GroupTotals"][];
             /**
+             * Images
+             * @default 0
+             */
+            images: number;
+            /**
              * Prompt Tokens
              * @default 0
              */
@@ -3215,6 +3220,11 @@ export interface components {
             cost_usd: string;
             /** Id */
             id: string;
+            /**
+             * Images
+             * @default 0
+             */
+            images: number;
             /** Key Prefix */
             key_prefix?: string | null;
             /** Name */
@@ -3692,7 +3702,7 @@ export interface components {
              * @default chat
              * @enum {string}
              */
-            kind: "chat" | "embedding" | "rerank";
+            kind: "chat" | "embedding" | "rerank" | "image";
             /** Name */
             name: string;
             /**
@@ -3700,11 +3710,17 @@ export interface components {
              * @example 25.00
              */
             output: string;
+            /** Per Image */
+            per_image?: string | null;
+            /** Per Image By Size */
+            per_image_by_size?: {
+                [key: string]: string;
+            } | null;
         };
         /** ModelInfo */
         ModelInfo: {
             /** Capabilities */
-            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings" | "rerank")[];
+            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings" | "rerank" | "image_generation")[];
             /**
              * Context Length
              * @description Tokens per request; null while unknown.
@@ -3783,7 +3799,8 @@ export interface components {
         };
         /**
          * ModelPricing
-         * @description USD per million tokens. A cached-input price joins these once the catalog has one.
+         * @description USD per million tokens, or for an image model (`unit: "image"`) per image. A
+         *     cached-input price joins these once the catalog has one.
          */
         ModelPricing: {
             /**
@@ -3797,11 +3814,23 @@ export interface components {
             /** Output */
             output: string;
             /**
+             * Per Image
+             * @description Image models: one image (of any size it is not priced by).
+             */
+            per_image?: string | null;
+            /**
+             * Per Image By Size
+             * @description Image models priced by size: one image of each.
+             */
+            per_image_by_size?: {
+                [key: string]: string;
+            };
+            /**
              * Unit
              * @default 1M tokens
-             * @constant
+             * @enum {string}
              */
-            unit: "1M tokens";
+            unit: "1M tokens" | "image";
         };
         /** ModelUpdate */
         ModelUpdate: {
@@ -4240,6 +4269,12 @@ export interface components {
              * @example 25.00
              */
             output: string;
+            /** Per Image */
+            per_image?: string | null;
+            /** Per Image By Size */
+            per_image_by_size?: {
+                [key: string]: string;
+            } | null;
         };
         /** PriceListOut */
         PriceListOut: {
@@ -4266,10 +4301,24 @@ export interface components {
             input_nanos_per_token: number;
             /** Input Usd Per Million */
             input_usd_per_million: string;
+            /** Nanos Per Image */
+            nanos_per_image: number;
             /** Output Nanos Per Token */
             output_nanos_per_token: number;
             /** Output Usd Per Million */
             output_usd_per_million: string;
+            /**
+             * Usd Per Image
+             * @description Image models: the price of one image.
+             */
+            usd_per_image: string;
+            /**
+             * Usd Per Image By Size
+             * @description Image models priced by size: one image of each size (the only sizes offered, the first for `size: auto`).
+             */
+            usd_per_image_by_size: {
+                [key: string]: string;
+            };
         };
         /** PublicConfig */
         PublicConfig: {
@@ -4360,6 +4409,8 @@ export interface components {
             created_at: string;
             /** Endpoint */
             endpoint: string;
+            /** Images */
+            images: number;
             key: components["schemas"]["RequestKey"];
             /** Latency Ms */
             latency_ms: number;
@@ -4788,6 +4839,11 @@ export interface components {
              * Format: date-time
              */
             end: string;
+            /**
+             * Images
+             * @default 0
+             */
+            images: number;
             /** Month To Date Cost Nanos */
             month_to_date_cost_nanos: number;
             /** Month To Date Cost Usd */

@@ -20,6 +20,7 @@ const SECTIONS = [
   ["completions", "Completions"],
   ["embeddings", "Embeddings"],
   ["rerank", "Reranking"],
+  ["images", "Image generation"],
   ["models", "Models"],
   ["streaming", "Streaming"],
   ["errors", "Errors and rate limits"],
@@ -94,6 +95,14 @@ export function Docs() {
             <code>capabilities.rerank</code> in <code>GET /v1/models</code>); the platform lists one once its operator
             has added a reranker. Results come most relevant first, each with its <code>index</code> in the documents
             sent and its <code>relevance_score</code>; the tokens read are billed at the model&apos;s input price.
+          </p>
+        </Section>
+        <Section id="images" title="Image generation">
+          <p className="text-muted-foreground">
+            <code>POST /v1/images/generations</code> with an image model (<code>type: "image"</code> in{" "}
+            <code>/v1/models</code>), when the platform has one: OpenAI's request and response, images returned as{" "}
+            <code>b64_json</code>, billed per image. <code>n</code> images are held and only those returned are charged;{" "}
+            <code>usage</code> carries <code>images</code>, <code>cost</code> and <code>cost_nanos</code>.
           </p>
         </Section>
         <Section id="models" title="Models">

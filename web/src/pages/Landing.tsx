@@ -38,14 +38,22 @@ function Models() {
             <CardDescription>{model.description || model.name}</CardDescription>
           </CardHeader>
           <CardContent className="grid gap-1 text-sm">
-            <p>
-              <span className="text-muted-foreground">Input </span>
-              {price(model.pricing.input)} / 1M tokens
-            </p>
-            <p>
-              <span className="text-muted-foreground">Output </span>
-              {model.type === "chat" ? `${price(model.pricing.output)} / 1M tokens` : "N/A"}
-            </p>
+            {model.type === "image" ? (
+              <p>
+                <span className="text-muted-foreground">Per image </span>${model.pricing.per_image ?? "—"}
+              </p>
+            ) : (
+              <>
+                <p>
+                  <span className="text-muted-foreground">Input </span>
+                  {price(model.pricing.input)} / 1M tokens
+                </p>
+                <p>
+                  <span className="text-muted-foreground">Output </span>
+                  {model.type === "chat" ? `${price(model.pricing.output)} / 1M tokens` : "N/A"}
+                </p>
+              </>
+            )}
           </CardContent>
         </Card>
       ))}

@@ -10,17 +10,31 @@ from pydantic import BaseModel, Field
 from gptapi.console.status.schemas import StatusValue
 
 Capability = Literal[
-    "chat", "completions", "streaming", "tools", "json_schema", "embeddings", "rerank"
+    "chat",
+    "completions",
+    "streaming",
+    "tools",
+    "json_schema",
+    "embeddings",
+    "rerank",
+    "image_generation",
 ]
 
 
 class ModelPricing(BaseModel):
-    """USD per million tokens. A cached-input price joins these once the catalog has one."""
+    """USD per million tokens, or for an image model (`unit: "image"`) per image. A
+    cached-input price joins these once the catalog has one."""
 
     currency: Literal["USD"] = "USD"
-    unit: Literal["1M tokens"] = "1M tokens"
+    unit: Literal["1M tokens", "image"] = "1M tokens"
     input: Decimal
     output: Decimal
+    per_image: Decimal | None = Field(
+        default=None, description="Image models: one image (of any size it is not priced by)."
+    )
+    per_image_by_size: dict[str, Decimal] = Field(
+        default_factory=dict, description="Image models priced by size: one image of each."
+    )
 
 
 class ModelInfo(BaseModel):

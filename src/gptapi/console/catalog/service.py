@@ -13,18 +13,20 @@ from gptapi.console.catalog.schemas import ModelInfo, ModelPricing
 from gptapi.console.status import repository as status
 from gptapi.gateway.catalog import CatalogModel, ModelCatalog
 from gptapi.gateway.upstream.registry import UpstreamRegistry
-from gptapi.kit.money import millis_to_decimal
+from gptapi.kit.money import millis_to_decimal, nanos_to_decimal
 
 # What each kind of model answers; llama.cpp's chat endpoint takes tools and JSON schemas.
 CAPABILITIES = {
     "chat": ["chat", "completions", "streaming", "tools", "json_schema"],
     "embedding": ["embeddings"],
     "rerank": ["rerank"],
+    "image": ["image_generation"],
 }
 ENDPOINTS = {
     "chat": "/v1/chat/completions",
     "embedding": "/v1/embeddings",
     "rerank": "/v1/rerank",
+    "image": "/v1/images/generations",
 }
 
 
@@ -44,12 +46,24 @@ def _describe(
         endpoint=ENDPOINTS.get(model.kind, "/v1/chat/completions"),
         context_length=pool.context_length if pool is not None else None,
         capabilities=CAPABILITIES.get(model.kind, []),
-        pricing=ModelPricing(
-            input=millis_to_decimal(model.input_price),
-            output=millis_to_decimal(model.output_price),
-        ),
+        pricing=_pricing(model),
         status=state or "operational",
         latency_ms=latency,
+    )
+
+
+def _pricing(model: CatalogModel) -> ModelPricing:
+    tokens = {
+        "input": millis_to_decimal(model.input_price),
+        "output": millis_to_decimal(model.output_price),
+    }
+    if model.kind != "image":
+        return ModelPricing(**tokens)
+    return ModelPricing(
+        unit="image",
+        **tokens,
+        per_image=nanos_to_decimal(model.image_price),
+        per_image_by_size={s: nanos_to_decimal(n) for s, n in model.image_sizes.items()},
     )
 
 

@@ -26,7 +26,12 @@ from gptapi.console.operator.schemas import (
     PriceOut,
 )
 from gptapi.console.rows import get_or_404
-from gptapi.kit.money import dollars_to_millis, millis_to_decimal
+from gptapi.kit.money import (
+    dollars_to_millis,
+    dollars_to_nanos,
+    millis_to_decimal,
+    nanos_to_decimal,
+)
 from gptapi.models import Deployment, Model, ModelPrice
 
 PAST_ALLOWANCE = timedelta(minutes=1)
@@ -34,33 +39,44 @@ FURTHEST_AHEAD = timedelta(days=3650)
 
 
 def _price(
-    price_id: int | None, input_millis: int, output_millis: int, effective_from: datetime | None
+    price_id: int | None, row: Model | ModelPrice, effective_from: datetime | None
 ) -> PriceOut:
+    input_millis, output_millis = (
+        row.input_price_per_million_tokens,
+        row.output_price_per_million_tokens,
+    )
     return PriceOut(
         id=price_id,
         input_usd_per_million=f"{millis_to_decimal(input_millis):.3f}",
         output_usd_per_million=f"{millis_to_decimal(output_millis):.3f}",
         input_nanos_per_token=input_millis,
         output_nanos_per_token=output_millis,
+        usd_per_image=f"{nanos_to_decimal(row.nanos_per_image):.9f}",
+        nanos_per_image=row.nanos_per_image,
+        usd_per_image_by_size={
+            size: f"{nanos_to_decimal(nanos):.9f}"
+            for size, nanos in (row.nanos_per_image_by_size or {}).items()
+        },
         effective_from=effective_from,
     )
 
 
+def _image_prices(body: ModelCreate | PriceChange) -> dict[str, object]:
+    by_size = body.per_image_by_size
+    return {
+        "nanos_per_image": dollars_to_nanos(body.per_image or "0"),
+        "nanos_per_image_by_size": (
+            {size: dollars_to_nanos(price) for size, price in by_size.items()} if by_size else None
+        ),
+    }
+
+
 def model_out(model: Model, prices: list[ModelPrice], now: datetime) -> ModelOut:
     """`prices` sorted by effective_from."""
-    history = [
-        _price(
-            None, model.input_price_per_million_tokens, model.output_price_per_million_tokens, None
-        )
-    ]
+    history = [_price(None, model, None)]
     scheduled: list[PriceOut] = []
     for row in prices:
-        price = _price(
-            row.id,
-            row.input_price_per_million_tokens,
-            row.output_price_per_million_tokens,
-            row.effective_from,
-        )
+        price = _price(row.id, row, row.effective_from)
         (history if row.effective_from <= now else scheduled).append(price)
     return ModelOut(
         id=model.id,
@@ -114,6 +130,7 @@ async def create_model(db: AsyncSession, body: ModelCreate, admin: Viewer) -> Mo
         active=body.active,
         input_price_per_million_tokens=dollars_to_millis(body.input),
         output_price_per_million_tokens=dollars_to_millis(body.output),
+        **_image_prices(body),
     )
     db.add(model)
     try:
@@ -158,6 +175,7 @@ async def schedule_price(
             output_price_per_million_tokens=dollars_to_millis(body.output),
             effective_from=effective_from,
             created_by=admin.user.id,
+            **_image_prices(body),
         )
     )
     try:
@@ -174,6 +192,8 @@ async def schedule_price(
         {
             "input_usd_per_million": str(body.input),
             "output_usd_per_million": str(body.output),
+            "usd_per_image": str(body.per_image or 0),
+            "usd_per_image_by_size": {k: str(v) for k, v in (body.per_image_by_size or {}).items()},
             "effective_from": effective_from.isoformat(),
         },
     )

@@ -13,7 +13,10 @@ from gptapi.console.fields import UsdAmount
 
 # USD per 1M tokens; stored as milli-dollars, so three decimal places at most.
 PricePerMillion = Annotated[Decimal, UsdAmount(integer_digits=3, places=3)]
-ModelKind = Literal["chat", "embedding", "rerank"]
+# USD per image; stored as nano-dollars.
+PricePerImage = Annotated[Decimal, UsdAmount(integer_digits=3, places=9)]
+ImageSize = Annotated[str, Field(pattern=r"^[1-9][0-9]{1,3}x[1-9][0-9]{1,3}$")]
+ModelKind = Literal["chat", "embedding", "rerank", "image"]
 GrantAmount = Annotated[Decimal, UsdAmount(integer_digits=6, places=9, signed=True)]
 
 
@@ -23,6 +26,12 @@ class PriceOut(BaseModel):
     output_usd_per_million: str
     input_nanos_per_token: int
     output_nanos_per_token: int
+    usd_per_image: str = Field(description="Image models: the price of one image.")
+    nanos_per_image: int
+    usd_per_image_by_size: dict[str, str] = Field(
+        description="Image models priced by size: one image of each size (the only sizes "
+        "offered, the first for `size: auto`)."
+    )
     effective_from: datetime | None = Field(
         description="When this price took or takes effect; null for the price the model was "
         "created with."
@@ -51,6 +60,8 @@ class ModelCreate(BaseModel):
     description: str = Field(default="", max_length=500)
     input: PricePerMillion
     output: PricePerMillion
+    per_image: PricePerImage | None = None  # 0: not an image model
+    per_image_by_size: dict[ImageSize, PricePerImage] | None = None
     active: bool = True
 
 
@@ -63,6 +74,8 @@ class ModelUpdate(BaseModel):
 class PriceChange(BaseModel):
     input: PricePerMillion
     output: PricePerMillion
+    per_image: PricePerImage | None = None  # 0: not an image model
+    per_image_by_size: dict[ImageSize, PricePerImage] | None = None
     effective_from: AwareDatetime | None = Field(
         default=None, description="Now when absent; never earlier than a minute ago."
     )

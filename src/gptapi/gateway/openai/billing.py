@@ -145,14 +145,21 @@ class Billing:
         outcome: str,
         metered_by: str,
         server: UpstreamServer | None,
+        images: int = 0,
     ) -> int:
         """Settle the hold, refund unused rate-limit tokens, record the request; the cost
-        charged, in nano-dollars (0 in test mode)."""
+        charged, in nano-dollars (0 in test mode). An image request is billed for `images`,
+        the images it returned."""
         plan, context = admission.plan, admission.context
         admission.owned = admission.settled = True
         # `plan.model` is the catalog entry as it was when the request arrived: the price in
-        # force then, whatever changed while it ran.
-        cost = 0 if context.test_mode else plan.model.cost(prompt, completion)
+        # force then, whatever changed while it ran (and the image price of the size asked).
+        if context.test_mode:
+            cost = 0
+        elif plan.images:
+            cost = images * plan.image_price
+        else:
+            cost = plan.model.cost(prompt, completion)
         # A request is charged at most what it reserved: the hold bounds what it can cost
         # (max_tokens is always sent), so usage implying more is the server's error or
         # lie, and charging it would take credit the organisation never had.
@@ -191,6 +198,7 @@ class Billing:
             hold_nanos=admission.hold.amount,
             over_hold_nanos=over_hold,
             hold_id=admission.hold.id,
+            images=images,
         )
         committed = self.writer.submit(entry)
         self.access.record(entry, context.key_prefix)

@@ -24,6 +24,10 @@ def translate_error(status: int, raw: bytes, plan: Plan) -> OpenAIError:
         upstream = orjson.loads(raw).get("error") or {}
     except (orjson.JSONDecodeError, AttributeError):
         upstream = {}
+    if isinstance(upstream, str):  # sd-server's shape: {"error": "prompt required"}
+        upstream = {"message": upstream}
+    elif not isinstance(upstream, dict):
+        upstream = {}
     message = str(upstream.get("message") or "")
     kind = upstream.get("type")
     if kind == "exceed_context_size_error" or "context size" in message:
@@ -109,13 +113,17 @@ def rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> Ope
 
 
 def insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -> OpenAIError:
-    # Embeddings and rerank generate nothing: only the input can be made smaller.
-    lower = "lower max_tokens" if plan.max_output else "send less input"
+    if plan.images:
+        what = f"{plan.images} images at {format_usd(plan.image_price)} each"
+        lower = "ask for fewer images"
+    else:
+        what = f"{plan.prompt_estimate} prompt tokens at most + {plan.max_output} completion tokens"
+        # Embeddings and rerank generate nothing: only the input can be made smaller.
+        lower = "lower max_tokens" if plan.max_output else "send less input"
     error = errors.insufficient_quota(
         "You exceeded your current quota, please check your plan and billing details. This "
-        f"request may cost up to {format_usd(exc.required)} ({plan.prompt_estimate} prompt "
-        f"tokens at most + {plan.max_output} completion tokens) and the available balance is "
-        f"{format_usd(exc.available)}. Add credit, or {lower}."
+        f"request may cost up to {format_usd(exc.required)} ({what}) and the available "
+        f"balance is {format_usd(exc.available)}. Add credit, or {lower}."
     )
     error.headers.update(headers)
     return error

@@ -16,7 +16,8 @@ from gptapi.gateway.openai.tools import ToolCalling
 
 @dataclass(slots=True)
 class Plan:
-    endpoint: str  # "chat.completions" | "completions" | "embeddings" | "rerank" | "responses"
+    # "chat.completions" | "completions" | "embeddings" | "rerank" | "responses" | "images"
+    endpoint: str
     path: str  # upstream path
     model: CatalogModel
     requested_model: str
@@ -50,6 +51,16 @@ class Plan:
     # A surface translated to another and streamed as it is generated: the chat chunks,
     # the billed usage and a failure, in the client's stream format.
     translate: StreamTranslator | None = None
+    # Billed per image, not per token: the images asked for, each at `image_price`
+    # (nano-dollars, at the size asked). The hold is all of them; the charge, those returned.
+    images: int = 0
+    image_price: int = 0
+
+    def max_cost(self) -> int:
+        """What the request can cost at most: the credit held before it runs."""
+        if self.images:
+            return self.images * self.image_price
+        return self.model.cost(self.prompt_estimate, self.max_output)
 
 
 class StreamTranslator(Protocol):
@@ -65,7 +76,7 @@ class StreamTranslator(Protocol):
 class Surface(Protocol):
     endpoint: str
     path: str
-    kind: str  # the model kind it serves: "chat" | "embedding" | "rerank"
+    kind: str  # the model kind it serves: "chat" | "embedding" | "rerank" | "image"
 
     def plan(
         self, body: dict[str, Any], model: CatalogModel, *, body_size: int, output_cap: int

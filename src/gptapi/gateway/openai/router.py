@@ -25,7 +25,7 @@ from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.openai.responses import response_routes
 from gptapi.gateway.openai.serving import SURFACE_PATHS, OpenAIServing
 from gptapi.gateway.upstream.registry import Pool
-from gptapi.kit.money import millis_to_decimal
+from gptapi.kit.money import millis_to_decimal, nanos_to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,28 @@ def _model_object(model: CatalogModel, pool: Pool | None, owner: uuid.UUID) -> d
             "audio": chat and "audio" in modalities,
             "embeddings": model.kind == "embedding",
             "rerank": model.kind == "rerank",
+            "image_generation": model.kind == "image",
         },
-        "pricing": {
+        "pricing": _pricing(model),
+    }
+
+
+def _pricing(model: CatalogModel) -> dict[str, Any]:
+    if model.kind == "image":
+        # Per image; by size when the model is priced so (and then only those sizes).
+        return {
             "currency": "USD",
-            "unit": "1M tokens",
-            "input": str(millis_to_decimal(model.input_price)),
-            "output": str(millis_to_decimal(model.output_price)),
-        },
+            "unit": "image",
+            "per_image": str(nanos_to_decimal(model.image_price)),
+            "per_image_by_size": {
+                size: str(nanos_to_decimal(nanos)) for size, nanos in model.image_sizes.items()
+            },
+        }
+    return {
+        "currency": "USD",
+        "unit": "1M tokens",
+        "input": str(millis_to_decimal(model.input_price)),
+        "output": str(millis_to_decimal(model.output_price)),
     }
 
 

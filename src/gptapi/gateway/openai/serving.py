@@ -53,6 +53,7 @@ from gptapi.gateway.openai.failures import (
     translate_error,
 )
 from gptapi.gateway.openai.fanout import combine_parts, combined_usage, merged_data, part_usage
+from gptapi.gateway.openai.images import ImageSurface, image_answer, image_usage
 from gptapi.gateway.openai.plan import Plan, Preparing, Surface
 from gptapi.gateway.openai.rerank import RerankSurface
 from gptapi.gateway.openai.response_store import ResponseStore
@@ -72,9 +73,17 @@ from gptapi.kit.sse import DONE, DONE_EVENT, event
 log = logging.getLogger(__name__)
 # How often a request held through a cold start looks for its deployment.
 COLD_START_POLL_SECONDS = 0.25
+KIND_NAMES = {"image": "image generation"}
 
 SURFACE_PATHS = frozenset(
-    ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/rerank", "/v1/responses")
+    (
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/rerank",
+        "/v1/responses",
+        "/v1/images/generations",
+    )
 )
 
 
@@ -119,6 +128,7 @@ class OpenAIServing:
             "/v1/embeddings": EmbeddingSurface(),
             "/v1/rerank": RerankSurface(),
             "/v1/responses": ResponsesSurface(responses),
+            "/v1/images/generations": ImageSurface(),
         }
         assert frozenset(self.surfaces) == SURFACE_PATHS
         # Found once: a protocol isinstance check is too slow for every request.
@@ -196,7 +206,8 @@ class OpenAIServing:
         embedded default has no reranker): "" when one does."""
         if any(m.kind == surface.kind for m in self.catalog.all()):
             return ""
-        return f" No {surface.kind} model is configured on this platform."
+        kind = KIND_NAMES.get(surface.kind, surface.kind)
+        return f" No {kind} model is configured on this platform."
 
     async def _wake_cold(self, model_name: str, context: KeyContext) -> CatalogModel | None:
         """A serverless deployment at zero (or still starting): start it and hold the
@@ -269,7 +280,7 @@ class OpenAIServing:
             # Test mode never touches live credit: a closed, empty hold reserves nothing.
             hold = Hold(context.organization_id, 0, open=False)
         else:
-            max_cost = plan.model.cost(plan.prompt_estimate, plan.max_output)
+            max_cost = plan.max_cost()
             try:
                 hold = await self.accounts.reserve(
                     context.organization_id, max_cost, context.spend_cap
@@ -419,6 +430,8 @@ class OpenAIServing:
                 raise errors.upstream_failed()
             self.registry.report_success(server)
             bodies.append(body)
+        if plan.images:
+            return await self._images(admission, server, bodies[0])
         if plan.parts:
             data, usage = combine_parts(plan.parts, bodies)
         else:
@@ -446,6 +459,21 @@ class OpenAIServing:
                 _replay(plan.tools.chunks(data, plan.include_usage)), admission.headers
             )
         return Response(orjson.dumps(data), 200, admission.headers, "application/json")
+
+    async def _images(
+        self, admission: Admission, server: UpstreamServer, body: dict[str, Any]
+    ) -> Response:
+        """An image server's answer, billed for the images it holds (none: a failure, free)."""
+        answer, count = image_answer(admission.plan, body)
+        if not count:
+            self.registry.report_failure(server, "200 without images")
+            await self.billing.finish_unbilled(admission, 502, "upstream_error", server)
+            raise errors.upstream_failed()
+        cost = await self.billing.bill(
+            admission, 0, 0, 200, "completed", "upstream", server, images=count
+        )
+        answer["usage"] = image_usage(count, priced({}, cost))
+        return Response(orjson.dumps(answer), 200, admission.headers, "application/json")
 
     async def _timed_out(self, admission: Admission, server: UpstreamServer | None) -> OpenAIError:
         await self.billing.finish_unbilled(admission, 504, "timeout", server)

@@ -16,7 +16,12 @@ const MODELS = ["admin", "models"] as const;
 type Model = components["schemas"]["ModelOut"];
 type Price = components["schemas"]["PriceOut"];
 
-function priceText(price: Price): string {
+function priceText(price: Price, kind: string): string {
+  if (kind === "image") {
+    const sizes = Object.entries(price.usd_per_image_by_size);
+    if (sizes.length > 0) return sizes.map(([size, usd]) => `$${usd} per ${size} image`).join(", ");
+    return `$${price.usd_per_image} per image`;
+  }
   return `$${price.input_usd_per_million} in / $${price.output_usd_per_million} out per 1M tokens`;
 }
 
@@ -24,7 +29,7 @@ function priceText(price: Price): string {
 function SchedulePrice({ model }: { model: Model }) {
   const queryClient = useQueryClient();
   const schedule = useMutation({
-    mutationFn: (body: { input: string; output: string; effective_from: string | null }) =>
+    mutationFn: (body: components["schemas"]["PriceChange"]) =>
       unwrap(client.POST("/api/admin/models/{model_id}/prices", { params: { path: { model_id: model.id } }, body })),
     onSuccess: async () => {
       await queryClient.invalidateQueries({ queryKey: MODELS });
@@ -36,9 +41,13 @@ function SchedulePrice({ model }: { model: Model }) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const from = String(form.get("effective_from") ?? "");
+    const image = model.kind === "image";
     schedule.mutate({
-      input: String(form.get("input")),
-      output: String(form.get("output")),
+      input: image ? model.price.input_usd_per_million : String(form.get("input")),
+      output: image ? model.price.output_usd_per_million : String(form.get("output")),
+      // An image model's price per image changes here; its prices by size carry over.
+      per_image: image ? String(form.get("per_image")) : model.price.usd_per_image,
+      per_image_by_size: model.price.usd_per_image_by_size,
       // datetime-local is the browser's local time; the API wants an offset.
       effective_from: from ? new Date(from).toISOString() : null,
     });
@@ -49,24 +58,38 @@ function SchedulePrice({ model }: { model: Model }) {
       aria-label={`Change the price of ${model.name}`}
       className="grid gap-2 sm:grid-cols-[1fr_1fr_1.5fr_auto] sm:items-end"
     >
-      <Field
-        label="Input (USD / 1M)"
-        name="input"
-        type="number"
-        min={0}
-        step="0.001"
-        defaultValue={model.price.input_usd_per_million}
-        required
-      />
-      <Field
-        label="Output (USD / 1M)"
-        name="output"
-        type="number"
-        min={0}
-        step="0.001"
-        defaultValue={model.price.output_usd_per_million}
-        required
-      />
+      {model.kind === "image" ? (
+        <Field
+          label="Per image (USD)"
+          name="per_image"
+          type="number"
+          min={0}
+          step="0.000000001"
+          defaultValue={model.price.usd_per_image}
+          required
+        />
+      ) : (
+        <>
+          <Field
+            label="Input (USD / 1M)"
+            name="input"
+            type="number"
+            min={0}
+            step="0.001"
+            defaultValue={model.price.input_usd_per_million}
+            required
+          />
+          <Field
+            label="Output (USD / 1M)"
+            name="output"
+            type="number"
+            min={0}
+            step="0.001"
+            defaultValue={model.price.output_usd_per_million}
+            required
+          />
+        </>
+      )}
       <Field label="From (empty: now)" name="effective_from" type="datetime-local" />
       <Button type="submit" variant="outline" disabled={schedule.isPending}>
         Save price
@@ -102,7 +125,7 @@ function ModelRow({ model }: { model: Model }) {
           {!model.active && <Badge variant="secondary">inactive</Badge>}
         </span>
         <span className="flex items-center gap-2">
-          <span>Now: {priceText(model.price)}</span>
+          <span>Now: {priceText(model.price, model.kind)}</span>
           <Button variant="ghost" size="sm" aria-expanded={editing} onClick={() => setEditing(!editing)}>
             {editing ? "Close" : "Change price"}
           </Button>
@@ -112,7 +135,7 @@ function ModelRow({ model }: { model: Model }) {
         <ul className="text-muted-foreground grid gap-1" aria-label={`Scheduled prices of ${model.name}`}>
           {model.scheduled.map((price) => (
             <li key={price.id} className="flex flex-wrap items-center gap-2">
-              From {dateTime(price.effective_from)}: {priceText(price)}
+              From {dateTime(price.effective_from)}: {priceText(price, model.kind)}
               <Button variant="ghost" size="sm" onClick={() => void cancel(price)}>
                 Withdraw
               </Button>

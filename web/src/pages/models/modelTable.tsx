@@ -38,7 +38,12 @@ export const COLUMNS: Column[] = [
       </span>
     ),
   },
-  { header: "Input / 1M", numeric: true, cell: (m) => perMillion(m.pricing.input) },
+  {
+    header: "Input / 1M",
+    numeric: true,
+    // An image model is priced per image instead; the exact price, however small.
+    cell: (m) => (m.type === "image" ? `$${m.pricing.per_image ?? "—"} / image` : perMillion(m.pricing.input)),
+  },
   {
     header: "Output / 1M",
     numeric: true,
