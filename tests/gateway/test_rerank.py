@@ -354,6 +354,7 @@ def test_models_report_the_rerank_capability(gateway: Platform, served: FakeRera
         "audio": False,
         "embeddings": False,
         "rerank": True,
+        "image_generation": False,
     }
     assert ranker["pricing"]["input"] == "0.02" and ranker["pricing"]["output"] == "0"
     assert by_id["embed"]["capabilities"]["rerank"] is False
