@@ -1,5 +1,5 @@
-"""Before anything is measured, each target answers the bench's chat request once and the
-answer is checked: a fast wrong answer must not count as a result."""
+"""Before anything is measured, each target answers its request once and the answer is
+checked: a fast wrong answer must not count as a result."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from bench.measure import GATEWAY
+from bench.measure import GATEWAY, RESPONSES
 from bench.payloads import CHAT_COMPLETION, MODEL
 
 
@@ -42,11 +42,38 @@ def check(name: str, status: int, answer: dict[str, Any]) -> None:
         raise WrongAnswer(f"{name} answered wrongly: {'; '.join(problems)}")
 
 
+def check_response(name: str, status: int, answer: dict[str, Any]) -> None:
+    """The upstream's completion translated into a Responses API response."""
+    expected = CHAT_COMPLETION
+    problems = []
+    if status != 200:
+        problems.append(f"status {status}")
+    if answer.get("object") != "response" or answer.get("status") != "completed":
+        problems.append(f"object {answer.get('object')!r}, status {answer.get('status')!r}")
+    texts = [
+        part.get("text")
+        for item in answer.get("output", [])
+        for part in item.get("content", [])
+        if part.get("type") == "output_text"
+    ]
+    if texts != [expected["choices"][0]["message"]["content"]]:
+        problems.append(f"output {answer.get('output')!r}")
+    usage = answer.get("usage") or {}
+    wanted = expected["usage"]
+    if (usage.get("input_tokens"), usage.get("output_tokens")) != (
+        wanted["prompt_tokens"],
+        wanted["completion_tokens"],
+    ):
+        problems.append(f"usage {usage!r}")
+    if problems:
+        raise WrongAnswer(f"{name} answered wrongly: {'; '.join(problems)}")
+
+
 def check_all(
-    urls: dict[str, str], headers: dict[str, dict[str, str]], body: bytes
+    urls: dict[str, str], headers: dict[str, dict[str, str]], bodies: dict[str, bytes]
 ) -> dict[str, str]:
     """One checked answer per target ("ok"); raises WrongAnswer on the first wrong one."""
     for name, url in urls.items():
-        status, answer = fetch(url, headers[name], body)
-        check(name, status, answer)
+        status, answer = fetch(url, headers[name], bodies[name])
+        (check_response if name == RESPONSES else check)(name, status, answer)
     return dict.fromkeys(urls, "ok")

@@ -19,8 +19,18 @@ from typing import Any
 
 from bench import answers, hello_server, llama, measure, nginx, peers, platform, scaling
 from bench.loadgen import write_script
-from bench.measure import BARE, CHAT_PATH, DIRECT, GATEWAY, LoadSet
-from bench.payloads import CHAT_REQUEST, MODEL, compact
+from bench.measure import (
+    BARE,
+    CHAT_PATH,
+    DIRECT,
+    FEATURES,
+    GATEWAY,
+    RESPONSES,
+    RESPONSES_PATH,
+    TOOLS,
+    LoadSet,
+)
+from bench.payloads import CHAT_REQUEST, MODEL, RESPONSES_REQUEST, TOOLS_REQUEST, compact
 from bench.procs import (
     Managed,
     exit_on_sigterm,
@@ -220,9 +230,18 @@ def run(
     for peer in running:
         urls[peer.name], headers[peer.name] = peer.url, peer.headers
         pids[peer.name] = family(peer.process.pid)
-    report["answers"] = answers.check_all(urls, headers, body)
-    step("every target answered the chat request correctly")
-    scripts = {name: write_script(work / f"chat-{name}.lua", body, headers[name]) for name in urls}
+    bodies = dict.fromkeys(urls, body)
+    for name, path, request in (
+        (RESPONSES, RESPONSES_PATH, RESPONSES_REQUEST),
+        (TOOLS, CHAT_PATH, TOOLS_REQUEST),
+    ):
+        urls[name], headers[name], pids[name] = gateway_url + path, auth, [gateway.pid]
+        bodies[name] = compact(request)
+    report["answers"] = answers.check_all(urls, headers, bodies)
+    step("every target answered its request correctly")
+    scripts = {
+        name: write_script(work / f"chat-{name}.lua", bodies[name], headers[name]) for name in urls
+    }
     rss_pids = {BARE: bare.pid, GATEWAY: gateway.pid} | {p.name: p.process.pid for p in running}
     report["rss_idle"] = {name: rss_bytes(pid)[0] for name, pid in rss_pids.items()}
     load_set = LoadSet(tools["wrk"], scripts, urls, pids)
@@ -235,7 +254,9 @@ def run(
     if scaled:
         report["scaling"] = scaling.scaling_report(report["load"], concurrencies, args.processes)
     report["metering"] = {
-        "gateway_requests_measured": sum(r.requests for rs in raw[GATEWAY].values() for r in rs),
+        "gateway_requests_measured": sum(
+            r.requests for name in (GATEWAY, *FEATURES) for rs in raw[name].values() for r in rs
+        ),
         "usage_rows": platform.usage_rows(setup.database_url),
     }
 

@@ -19,7 +19,12 @@ from bench.progress import step
 from bench.stats import median, summarize
 
 BARE, DIRECT, GATEWAY = "bare-asgi", "direct", "gateway"
+# The gateway again, with the same conversation through the Responses API, and with a tool
+# declared: what those drop-in features cost next to a plain chat request.
+RESPONSES, TOOLS = "responses", "tools"
+FEATURES = (RESPONSES, TOOLS)
 CHAT_PATH = "/v1/chat/completions"
+RESPONSES_PATH = "/v1/responses"
 
 Runs = dict[str, dict[int, list[WrkResult]]]
 CpuPerRequest = dict[str, dict[int, list[float]]]

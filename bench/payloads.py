@@ -20,6 +20,38 @@ CHAT_REQUEST: dict[str, Any] = {
     "temperature": 0.7,
 }
 
+# The same conversation through the Responses API: the gateway plans it as the chat request
+# above and translates the upstream's chat.completion back. Not stored, so both do the same
+# database work (one usage row).
+RESPONSES_REQUEST: dict[str, Any] = {
+    "model": MODEL,
+    "instructions": "You are a helpful assistant.",
+    "input": "Hello! Can you tell me a fun fact about octopuses?",
+    "max_output_tokens": 64,
+    "temperature": 0.7,
+    "store": False,
+}
+
+# The chat request with a tool the model may call ("auto"): what the gateway's tool handling
+# costs when the model answers in text, as the static upstream does.
+TOOLS_REQUEST: dict[str, Any] = CHAT_REQUEST | {
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "The weather in a city.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ],
+    "tool_choice": "auto",
+}
+
 CHAT_COMPLETION: dict[str, Any] = {
     "choices": [
         {

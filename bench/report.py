@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.measure import BARE, DIRECT, GATEWAY
+from bench.measure import BARE, DIRECT, FEATURES, GATEWAY, RESPONSES, TOOLS
 from bench.peers import PORTKEY
 from bench.scaling import print_scaling
 from bench.stats import Target, ratio
@@ -110,6 +110,7 @@ def targets(report: dict[str, Any]) -> list[Target]:
 
 def print_report(report: dict[str, Any]) -> None:
     print_load(report)
+    print_features(report)
     if "scaling" in report:
         print_scaling(report["scaling"])
     if "stream" in report:
@@ -170,6 +171,33 @@ def print_load(report: dict[str, Any]) -> None:
         f"{metering['gateway_requests_measured']} measured gateway requests "
         "(+ warm-up and requests cut off when wrk stops)"
     )
+
+
+FEATURE_LABELS = {
+    RESPONSES: "the same conversation through /v1/responses",
+    TOOLS: "the chat request with a tool declared (answered in text)",
+}
+
+
+def print_features(report: dict[str, Any]) -> None:
+    """The drop-in features next to the plain chat request, on the same gateway process."""
+    load: dict[str, dict[str, dict[str, Any]]] = report["load"]
+    _heading(
+        "Drop-in features on the gateway, against its plain chat request (same process, "
+        "same upstream, same rounds)",
+        f"{'conc':>4}  {'target':<9} {'÷ gateway req/s':>15} {'p50 ms +':>9} {'cpu us/req +':>12}",
+    )
+    for c in map(str, report["settings"]["concurrency"]):
+        chat = load[GATEWAY][c]
+        for name in FEATURES:
+            s = load[name][c]
+            print(
+                f"{c:>4}  {name:<9} {_pct(ratio(s['rps'], chat['rps'])):>15} "
+                f"{s['p50_ms'] - chat['p50_ms']:>+9.3f} "
+                f"{s['cpu_us_per_request'] - chat['cpu_us_per_request']:>+12.0f}"
+            )
+    for name, label in FEATURE_LABELS.items():
+        print(f"{name}: {label}")
 
 
 def print_stream(stream: dict[str, Any], settings: dict[str, Any]) -> None:

@@ -996,7 +996,27 @@ CREATE INDEX ix_deployment_replicas_deployment_id ON deployment_replicas (deploy
 
 UPDATE alembic_version SET version_num='0022' WHERE alembic_version.version_num = '0021';
 
--- Running upgrade 0022 -> 0024
+-- Running upgrade 0022 -> 0023
+
+ALTER TABLE models ADD COLUMN nanos_per_image BIGINT DEFAULT '0' NOT NULL;
+
+ALTER TABLE models ADD COLUMN nanos_per_image_by_size JSON;
+
+ALTER TABLE models ADD CONSTRAINT ck_models_image_price_nonnegative CHECK (nanos_per_image >= 0);
+
+ALTER TABLE model_prices ADD COLUMN nanos_per_image BIGINT DEFAULT '0' NOT NULL;
+
+ALTER TABLE model_prices ADD COLUMN nanos_per_image_by_size JSON;
+
+ALTER TABLE model_prices ADD CONSTRAINT ck_model_prices_image_price_nonnegative CHECK (nanos_per_image >= 0);
+
+ALTER TABLE usage_logs ADD COLUMN images INTEGER DEFAULT '0' NOT NULL;
+
+ALTER TABLE usage_hourly ADD COLUMN images BIGINT DEFAULT '0' NOT NULL;
+
+UPDATE alembic_version SET version_num='0023' WHERE alembic_version.version_num = '0022';
+
+-- Running upgrade 0023 -> 0024
 
 ALTER TABLE usage_logs ADD COLUMN characters BIGINT DEFAULT '0' NOT NULL;
 
@@ -1006,6 +1026,6 @@ ALTER TABLE usage_hourly ADD COLUMN characters BIGINT DEFAULT '0' NOT NULL;
 
 ALTER TABLE usage_hourly ADD COLUMN audio_seconds BIGINT DEFAULT '0' NOT NULL;
 
-UPDATE alembic_version SET version_num='0024' WHERE alembic_version.version_num = '0022';
+UPDATE alembic_version SET version_num='0024' WHERE alembic_version.version_num = '0023';
 
 COMMIT;

@@ -36,6 +36,7 @@ class SumRow:
     prompt_tokens: int
     completion_tokens: int
     cost_nanos: int
+    images: int = 0
 
 
 def day_of(hour: Any, dialect: str) -> ColumnElement[datetime]:
@@ -71,6 +72,7 @@ def rollup_statement(
             func.sum(UsageHourly.prompt_tokens),
             func.sum(UsageHourly.completion_tokens),
             func.sum(UsageHourly.cost_nanos),
+            func.sum(UsageHourly.images),
         )
         .where(
             UsageHourly.organization_id == organization_id,
@@ -117,6 +119,7 @@ def log_statement(
             func.coalesce(func.sum(UsageLog.prompt_tokens), 0),
             func.coalesce(func.sum(UsageLog.completion_tokens), 0),
             func.coalesce(func.sum(UsageLog.cost_nanos), 0),
+            func.coalesce(func.sum(UsageLog.images), 0),
         )
         .where(
             UsageLog.organization_id == organization_id,
@@ -147,8 +150,8 @@ def _sum_row(row: Sequence[Any], *, bucketed: bool, grouped: bool) -> SumRow:
     values = list(row)
     bucket = values.pop(0) if bucketed else None
     group = values.pop(0) if grouped else None
-    requests, prompt, completion, cost = (int(v or 0) for v in values)
-    return SumRow(bucket, group, requests, prompt, completion, cost)
+    requests, prompt, completion, cost, images = (int(v or 0) for v in values)
+    return SumRow(bucket, group, requests, prompt, completion, cost, images)
 
 
 def floor_to(moment: datetime, step: timedelta) -> datetime:
@@ -189,13 +192,14 @@ async def sums(
 
 
 def merge(rows: Iterable[SumRow]) -> list[SumRow]:
-    merged: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    merged: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for row in rows:
         total = merged[row.group]
         total[0] += row.requests
         total[1] += row.prompt_tokens
         total[2] += row.completion_tokens
         total[3] += row.cost_nanos
+        total[4] += row.images
     return [SumRow(None, group, *total) for group, total in merged.items()]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.measure import BARE, DIRECT, GATEWAY
+from bench.measure import BARE, DIRECT, FEATURES, GATEWAY
 from bench.peers import STARTERS
 from bench.scaling import GATEWAY_PG, GATEWAY_REDIS, processes_name
 
@@ -43,7 +43,7 @@ def test_every_bench_target_runs_and_answers_correctly(tmp_path: Path) -> None:
     # Every peer either ran or says why not; none is silently dropped.
     assert peers | set(report["peers_skipped"]) == set(STARTERS)
     scaled = {GATEWAY_PG, GATEWAY_REDIS, processes_name(report["settings"]["processes"])}
-    targets = {BARE, DIRECT, GATEWAY} | scaled | peers
+    targets = {BARE, DIRECT, GATEWAY, *FEATURES} | scaled | peers
     assert set(report["answers"]) == targets
     assert set(report["answers"].values()) == {"ok"}
     for name in targets:

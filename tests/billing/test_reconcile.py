@@ -85,11 +85,11 @@ def names_differences(env: BillingEnv) -> None:
             .where(StripePayment.organization_id == member.org_id)
             .values(refunded_cents=600)
         )
-        # A record claiming audio its rollup never counted.
+        # A record claiming audio and images its rollup never counted.
         await session.execute(
             update(UsageLog)
             .where(UsageLog.organization_id == member.org_id)
-            .values(audio_seconds=UsageLog.audio_seconds + 5)
+            .values(audio_seconds=UsageLog.audio_seconds + 5, images=UsageLog.images + 2)
         )
 
     env.platform.run(tamper)
@@ -102,6 +102,7 @@ def names_differences(env: BillingEnv) -> None:
         "ledger usage = cost in the hourly rollup": "$1.000000000",
         "usage records without a ledger entry": "1",
         "hourly rollup = usage records (audio seconds)": str(-5 * usage_rows(env, member)),
+        "hourly rollup = usage records (images)": str(-2 * usage_rows(env, member)),
     }
     result = run_reconcile(env)
     assert result.returncode == 1

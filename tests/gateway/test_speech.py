@@ -6,7 +6,6 @@ retryable error with the hold released."""
 from __future__ import annotations
 
 import io
-import shutil
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,13 +25,11 @@ from tests.gateway.admission import (
 )
 from tests.gateway.test_openai_sdk import client
 from tests.gateway.test_test_mode_keys import free_key
-from tests.support.audio_servers import audio_server
+from tests.support.audio_servers import audio_server, require
 from tests.support.databases import fresh_database
 from tests.support.fake_upstream import FakeLlamaServer
 from tests.support.platform import Account, Platform, test_settings as settings_for
 from tests.support.threads import wait_until
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
 PRICE = 15_000  # nano-dollars per character ($15 per 1M)
 CREDIT = 1_000_000_000
@@ -126,8 +123,8 @@ def test_pcm_is_the_wav_samples_and_speed_is_honoured(gateway: Platform) -> None
     assert_books_balance(gateway, account, CREDIT)
 
 
-@pytest.mark.skipif("mp3" not in encoders(), reason="needs lame (or ffmpeg)")
 def test_the_sdk_default_format_is_mp3(gateway: Platform) -> None:
+    require("lame")
     account = gateway.account("1")
     response = client(gateway, account).audio.speech.with_raw_response.create(
         model="tts-1", voice="alloy", input="Hello."

@@ -6,10 +6,8 @@ releases the hold, and speech made by the real eSpeak server is heard again."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
-import shutil
 import subprocess
 import sys
 import wave
@@ -25,16 +23,11 @@ import pytest
 from gptapi.gateway.upstream.registry import ServerSpec
 from tests.gateway.admission import assert_books_balance, assert_openai_error, available_credit
 from tests.gateway.test_openai_sdk import client
-from tests.support.audio_servers import audio_server
+from tests.support.audio_servers import audio_server, require
 from tests.support.databases import fresh_database
 from tests.support.fake_upstream import FakeLlamaServer
 from tests.support.platform import Account, Platform, test_settings as settings_for
 from tests.support.threads import wait_until
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("pocketsphinx") is None or shutil.which("espeak-ng") is None,
-    reason="needs pocketsphinx and espeak-ng",
-)
 
 PER_SECOND = 100_000  # nano-dollars ($0.006 a minute)
 CREDIT = 1_000_000_000
@@ -43,6 +36,7 @@ SPOKEN = "one two three four five. Hello there."
 
 def espeak_wav(text: str, folder: Path) -> bytes:
     """`text` spoken by eSpeak NG itself, as a 22,050 Hz WAV file."""
+    require("espeak-ng")
     path = folder / "spoken.wav"
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
     return path.read_bytes()

@@ -3,20 +3,48 @@ as child processes of the tests, as `gptapi serve` runs them."""
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gptapi.inference.launcher import free_port, spawn_audio_child
 from tests.support.threads import wait_until
+
+# What each engine the audio tests run is, and where it comes from: a missing one fails the
+# tests that need it (they would otherwise pass by not running).
+ENGINES = {
+    "espeak-ng": "the Debian package `make pytest` installs (as root)",
+    "lame": "the Debian package `make pytest` installs (as root)",
+    "pocketsphinx": "the Python package of the `local` extra (`make .venv/.installed`)",
+}
+
+
+def _installed(engine: str) -> bool:
+    if engine == "pocketsphinx":
+        return importlib.util.find_spec(engine) is not None
+    return shutil.which(engine) is not None
+
+
+def require(*engines: str) -> None:
+    """Fail the test, with what to install, unless every engine in `engines` is here."""
+    missing = [engine for engine in engines if not _installed(engine)]
+    if missing:
+        pytest.fail(
+            "; ".join(f"{engine} is missing: {ENGINES[engine]}" for engine in missing),
+            pytrace=False,
+        )
 
 
 @contextmanager
 def audio_server(kind: str, logs: Path, alias: str) -> Iterator[str]:
     """A running `gptapi.inference.<kind>` server for the model `alias`; its base URL."""
+    require("espeak-ng" if kind == "speech" else "pocketsphinx")
     port = free_port()
     process = spawn_audio_child(
         kind, port=port, aliases=(alias,), log_path=logs / f"{kind}.log", parallel=2

@@ -244,6 +244,7 @@ class FakeLlamaServer:
         # hang) answer a speech or transcription request the same way.
         app.router.add_post("/v1/audio/speech", self._audio)
         app.router.add_post("/v1/audio/transcriptions", self._audio)
+        self._add_routes(app)
         # handler_cancellation: the handler is cancelled when the client goes away, as
         # llama-server stops generating when its client disconnects.
         self._runner = web.AppRunner(
@@ -252,6 +253,9 @@ class FakeLlamaServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
+
+    def _add_routes(self, app: web.Application) -> None:
+        """Endpoints a server started for another use adds (see `fake_reranker`)."""
 
     async def _shutdown(self) -> None:
         if self._runner is not None:

@@ -219,6 +219,7 @@ class UsageRow:
     prompt_tokens: int
     completion_tokens: int
     cost_nanos: int
+    images: int = 0
 
 
 async def usage_by_model(
@@ -231,6 +232,7 @@ async def usage_by_model(
             func.coalesce(func.sum(UsageLog.prompt_tokens), 0),
             func.coalesce(func.sum(UsageLog.completion_tokens), 0),
             func.coalesce(func.sum(UsageLog.cost_nanos), 0),
+            func.coalesce(func.sum(UsageLog.images), 0),
         )
         .join(Model, Model.id == UsageLog.model_id)
         .where(UsageLog.created_at >= since)
@@ -241,8 +243,8 @@ async def usage_by_model(
         statement = statement.where(UsageLog.organization_id == organization.id)
     rows = (await session.execute(statement)).all()
     return [
-        UsageRow(str(name), int(requests), int(prompt), int(completion), int(cost))
-        for name, requests, prompt, completion, cost in rows
+        UsageRow(str(name), int(requests), int(prompt), int(completion), int(cost), int(images))
+        for name, requests, prompt, completion, cost, images in rows
     ]
 
 

@@ -117,6 +117,7 @@ def _rollup_sums(horizon: datetime | None) -> Executable:
         _sum_if(kept, UsageHourly.cost_nanos, "kept_rollup_cost"),
         _sum_if(kept, UsageHourly.characters, "kept_rollup_characters"),
         _sum_if(kept, UsageHourly.audio_seconds, "kept_rollup_audio_seconds"),
+        _sum_if(kept, UsageHourly.images, "kept_rollup_images"),
     ).group_by(UsageHourly.organization_id)
 
 
@@ -133,6 +134,7 @@ def _usage_matching(horizon: datetime | None) -> Executable:
             _sum_if(kept, UsageLog.cost_nanos, "kept_cost"),
             _sum_if(kept, UsageLog.characters, "kept_characters"),
             _sum_if(kept, UsageLog.audio_seconds, "kept_audio_seconds"),
+            _sum_if(kept, UsageLog.images, "kept_images"),
             _sum_if(~has_entry & UsageLog.test_mode.is_(False), 1, "unmatched_usage"),
             # Test-mode requests must never touch the books: no cost, no ledger entry.
             _sum_if(
@@ -275,8 +277,8 @@ async def reconcile(session: AsyncSession) -> list[Difference]:
                 s["kept_rollup_cost"][org],
                 True,
             ),
-            # What audio requests were metered in: the rollup a report reads says what the
-            # records say.
+            # What audio and image requests were metered in: the rollup a report reads says
+            # what the records say.
             (
                 "hourly rollup = usage records (characters)",
                 s["kept_characters"][org],
@@ -287,6 +289,12 @@ async def reconcile(session: AsyncSession) -> list[Difference]:
                 "hourly rollup = usage records (audio seconds)",
                 s["kept_audio_seconds"][org],
                 s["kept_rollup_audio_seconds"][org],
+                False,
+            ),
+            (
+                "hourly rollup = usage records (images)",
+                s["kept_images"][org],
+                s["kept_rollup_images"][org],
                 False,
             ),
             (

@@ -284,20 +284,21 @@ def usage(
     org: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
     days: Annotated[int, typer.Option(min=1, help="Look back this many days.")] = 30,
 ) -> None:
-    """Requests, tokens and cost by model."""
+    """Requests, tokens, images and cost by model."""
 
     async def work(session: AsyncSession) -> None:
         organization = await service.find_organization(session, org) if org else None
         since = datetime.now(UTC) - timedelta(days=days)
         rows = await service.usage_by_model(session, organization, since)
         output.table(
-            ["model", "requests", "prompt tokens", "completion tokens", "cost"],
+            ["model", "requests", "prompt tokens", "completion tokens", "images", "cost"],
             [
                 [
                     r.model,
                     r.requests,
                     r.prompt_tokens,
                     r.completion_tokens,
+                    r.images,
                     format_usd(r.cost_nanos),
                 ]
                 for r in rows

@@ -37,6 +37,7 @@ class AccessLog:
                     "latency_ms": entry.latency_ms,
                     "prompt_tokens": entry.prompt_tokens,
                     "completion_tokens": entry.completion_tokens,
+                    "images": entry.images,
                     "cost_nanos": entry.cost_nanos,
                     "upstream": entry.upstream,
                     "test_mode": entry.test_mode,

@@ -17,10 +17,11 @@ import math
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy import and_, or_, select
 
@@ -35,10 +36,42 @@ SECONDS_PER_MINUTE = 60
 
 
 @dataclass(frozen=True, slots=True)
-class PricePoint:
-    effective_from: float  # Unix time
+class Price:
     input_price: int  # milli-dollars per 1M tokens = nano-dollars per token
     output_price: int
+    image_price: int = 0  # nano-dollars per image
+    # Per image by size ("1024x1024": nanos); when set, the only sizes offered.
+    image_sizes: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: Model | ModelPrice) -> Price:
+        return cls(
+            row.input_price_per_million_tokens,
+            row.output_price_per_million_tokens,
+            row.nanos_per_image,
+            dict(row.nanos_per_image_by_size or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    effective_from: float  # Unix time
+    price: Price
+
+
+PriceUnit = Literal["1M tokens", "1M characters", "minute", "image"]
+
+
+@dataclass(frozen=True, slots=True)
+class ShownPrice:
+    """A model's price as price lists show it, per `unit`: "1M tokens" (input and output),
+    "1M characters" or "minute" (input only: audio has no output price), or "image"."""
+
+    unit: PriceUnit
+    input: Decimal | None = None
+    output: Decimal | None = None
+    per_image: Decimal | None = None
+    by_size: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +84,8 @@ class CatalogModel:
     output_price: int
     description: str
     created_at: datetime
+    image_price: int = 0  # nano-dollars per image (image models)
+    image_sizes: Mapping[str, int] = field(default_factory=dict)  # per image, by size
     private: bool = False  # an organisation's deployment, named `name` on /v1
     # A deployment's state: ready, or for serverless idle (at zero), pending or starting.
     deployment_state: str | None = None
@@ -59,20 +94,29 @@ class CatalogModel:
         """In nano-dollars; an audio model's units (characters, seconds) are its input."""
         return prompt_tokens * self.input_price + completion_tokens * self.output_price
 
-    def shown_price(self) -> tuple[str, Decimal, Decimal | None]:
-        """(unit, input, output) in USD as price lists show them: per 1M tokens, per 1M
-        characters (speech), or per minute (transcription, stored per second); audio models
-        have no output price."""
+    def shown_price(self) -> ShownPrice:
+        """In USD as price lists show it: per 1M tokens, per 1M characters (speech), per
+        minute (transcription, stored per second) or per image (by size when so priced)."""
+        if self.kind == "image":
+            by_size = {size: nanos_to_decimal(n) for size, n in self.image_sizes.items()}
+            return ShownPrice(
+                "image", per_image=nanos_to_decimal(self.image_price), by_size=by_size
+            )
         if self.kind == "speech":
-            return "1M characters", millis_to_decimal(self.input_price), None
+            return ShownPrice("1M characters", millis_to_decimal(self.input_price))
         if self.kind == "transcription":
             per_minute = nanos_to_decimal(self.input_price * SECONDS_PER_MINUTE).normalize()
-            return "minute", per_minute, None
-        return (
-            "1M tokens",
-            millis_to_decimal(self.input_price),
-            millis_to_decimal(self.output_price),
+            return ShownPrice("minute", per_minute)
+        return ShownPrice(
+            "1M tokens", millis_to_decimal(self.input_price), millis_to_decimal(self.output_price)
         )
+
+    def image_cost(self, size: str | None) -> int | None:
+        """What one image of `size` costs (None: the model's default size); None when the
+        model is priced by size and has no price for this one."""
+        if self.image_sizes:
+            return self.image_sizes.get(size) if size is not None else None
+        return self.image_price
 
 
 # Retry-After for a cold start when the deployment has none measured yet.
@@ -97,13 +141,13 @@ def _cold_start_seconds(deployment: Deployment) -> int:
     return max(1, math.ceil((ready - started).total_seconds()))
 
 
-def price_at(model: Model, prices: Sequence[ModelPrice], when: datetime) -> tuple[int, int]:
-    """(input, output) in force at `when`; `prices` sorted by effective_from."""
-    current = (model.input_price_per_million_tokens, model.output_price_per_million_tokens)
+def price_at(model: Model, prices: Sequence[ModelPrice], when: datetime) -> Price:
+    """The price in force at `when`; `prices` sorted by effective_from."""
+    current = Price.of(model)
     for price in prices:
         if price.effective_from > when:
             break
-        current = (price.input_price_per_million_tokens, price.output_price_per_million_tokens)
+        current = Price.of(price)
     return current
 
 
@@ -130,6 +174,8 @@ class ModelCatalog:
         """The organisation's serverless deployment `name` if it is not ready yet. Read
         from the database (one indexed row) and only for names the cache does not know,
         so a deployment created or scaled down a moment ago by another process counts."""
+        if "\x00" in name:
+            return None  # no name holds one (PostgreSQL refuses NUL in text outright)
         async with self._sessions() as session:
             deployment = await session.scalar(
                 select(Deployment).where(
@@ -226,23 +272,21 @@ class ModelCatalog:
         pending: dict[str, list[PricePoint]] = {}
         for row in rows:
             schedule = schedules.get(row.id, [])
-            input_price, output_price = price_at(row, schedule, now)
+            current = price_at(row, schedule, now)
             models[row.internal_name] = CatalogModel(
                 id=row.id,
                 internal_name=row.internal_name,
                 name=row.name,
                 kind=row.kind,
-                input_price=input_price,
-                output_price=output_price,
+                input_price=current.input_price,
+                output_price=current.output_price,
                 description=row.description,
                 created_at=row.created_at,
+                image_price=current.image_price,
+                image_sizes=current.image_sizes,
             )
             future = [
-                PricePoint(
-                    p.effective_from.timestamp(),
-                    p.input_price_per_million_tokens,
-                    p.output_price_per_million_tokens,
-                )
+                PricePoint(p.effective_from.timestamp(), Price.of(p))
                 for p in schedule
                 if p.effective_from > now
             ]
@@ -260,9 +304,13 @@ class ModelCatalog:
                 continue
             model = self._models.get(name)
             if model is not None:
-                latest = points[due - 1]
+                latest = points[due - 1].price
                 self._models[name] = dataclasses.replace(
-                    model, input_price=latest.input_price, output_price=latest.output_price
+                    model,
+                    input_price=latest.input_price,
+                    output_price=latest.output_price,
+                    image_price=latest.image_price,
+                    image_sizes=latest.image_sizes,
                 )
             if due == len(points):
                 del self._pending[name]

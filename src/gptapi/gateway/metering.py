@@ -59,6 +59,7 @@ class UsageEntry:
     hold_id: str = ""  # the credit hold it settled, named so a shared store can close it
     characters: int = 0  # read out (speech)
     audio_seconds: int = 0  # heard (transcription)
+    images: int = 0  # images billed (image models)
 
     @property
     def ledger_key(self) -> str:
@@ -66,6 +67,9 @@ class UsageEntry:
 
     @property
     def description(self) -> str:
+        if self.images:
+            shown = "1 image" if self.images == 1 else f"{self.images} images"
+            return f"{self.model_name} {self.endpoint}, {shown}"
         return f"{self.model_name} {self.endpoint}"
 
 
@@ -93,6 +97,7 @@ USAGE_COLUMNS = (
     "over_hold_nanos",
     "characters",
     "audio_seconds",
+    "images",
 )
 LEDGER_COLUMNS = (
     "organization_id",
@@ -110,6 +115,7 @@ ROLLUP_SUMS = (
     "cost_nanos",
     "characters",
     "audio_seconds",
+    "images",
 )
 
 
@@ -203,19 +209,21 @@ class Batch:
                     e.over_hold_nanos,
                     e.characters,
                     e.audio_seconds,
+                    e.images,
                 )
             )
             if not e.test_mode:  # test-mode requests are recorded but never touch the ledger
                 ledger.append((org, -e.cost_nanos, "usage", e.ledger_key, e.description, created))
             costs[e.organization_id] += e.cost_nanos
             hour = e.created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-            total = sums.setdefault((e.organization_id, hour, e.api_key_id, e.model_id), [0] * 6)
+            total = sums.setdefault((e.organization_id, hour, e.api_key_id, e.model_id), [0] * 7)
             total[0] += 1
             total[1] += e.prompt_tokens
             total[2] += e.completion_tokens
             total[3] += e.cost_nanos
             total[4] += e.characters
             total[5] += e.audio_seconds
+            total[6] += e.images
         # Sorted, so concurrent writers lock rollup rows in the same order (no deadlock on
         # PostgreSQL).
         groups = sorted(sums, key=lambda g: (str(g[0]), g[1], str(g[2]), g[3]))

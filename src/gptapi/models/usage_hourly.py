@@ -34,3 +34,4 @@ class UsageHourly(Base):
     characters: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     audio_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost_nanos: Mapped[int] = mapped_column(BigInteger)
+    images: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

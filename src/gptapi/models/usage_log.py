@@ -52,6 +52,8 @@ class UsageLog(Base):
     characters: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     audio_seconds: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cost_nanos: Mapped[int] = mapped_column(BigInteger)
+    # Images generated and billed (image models; 0 for every other request).
+    images: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The credit reserved before the request ran: `cost_nanos` never exceeds it.
     hold_nanos: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Cost the upstream's usage implied above the hold, not charged (a server over-reporting,

@@ -57,6 +57,8 @@ def test_models_describe_context_capabilities_prices_and_health(
         "unit": "1M tokens",
         "input": "0.25",
         "output": "0.5",
+        "per_image": None,  # priced per token
+        "per_image_by_size": {},
     }
     assert {"chat", "streaming", "tools", "json_schema"} <= set(fast["capabilities"])
     assert fast["endpoint"] == "/v1/chat/completions" and fast["owned_by"] == "platform"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
+from gptapi.console.operator.schemas import ModelKind
+from gptapi.models.model import MODEL_KINDS
 from tests.support.console import Member
 from tests.support.platform import Platform
 from tests.support.threads import wait_until
@@ -40,6 +42,9 @@ def test_create_and_update_a_model(operator: Member) -> None:
         "input_nanos_per_token": 50,
         "output_nanos_per_token": 100,
         "usd_per_minute": None,
+        "usd_per_image": "0.000000000",  # priced per token, not per image
+        "nanos_per_image": 0,
+        "usd_per_image_by_size": {},
         "effective_from": None,
     }
     assert model["scheduled"] == [] and model["active"] is True
@@ -168,3 +173,16 @@ def test_audio_models_are_priced_in_their_own_units(operator: Member) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "output"
+
+
+def test_a_reranker_is_a_kind_of_its_own(console: Platform, operator: Member) -> None:
+    assert get_args(ModelKind) == MODEL_KINDS
+    model = new_model(operator, kind="rerank", output="0")
+    assert model["kind"] == "rerank"
+    catalog = console.runtime.serving.catalog
+    wait_until(lambda: catalog.get(model["internal_name"]) is not None, timeout=10)
+    assert catalog.get(model["internal_name"]).kind == "rerank"
+    body = {"name": "x", "internal_name": "x-1", "input": "1", "output": "0", "kind": "reranker"}
+    refused = operator.client.post("/api/admin/models", json=body)
+    assert refused.status_code == 422
+    assert "kind" in refused.text

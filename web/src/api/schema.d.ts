@@ -2397,6 +2397,11 @@ export interface components {
              */
             groups: components["schemas"]["GroupTotals"][];
             /**
+             * Images
+             * @default 0
+             */
+            images: number;
+            /**
              * Prompt Tokens
              * @default 0
              */
@@ -3215,6 +3220,11 @@ export interface components {
             cost_usd: string;
             /** Id */
             id: string;
+            /**
+             * Images
+             * @default 0
+             */
+            images: number;
             /** Key Prefix */
             key_prefix?: string | null;
             /** Name */
@@ -3692,14 +3702,26 @@ export interface components {
              * @default chat
              * @enum {string}
              */
-            kind: "chat" | "embedding" | "speech" | "transcription";
+            kind: "chat" | "embedding" | "rerank" | "image" | "speech" | "transcription";
             /** Name */
             name: string;
             /**
              * Output
-             * @description Per 1M output tokens (chat and embedding models only).
+             * @description Per 1M output tokens (chat, embedding and rerank models).
              */
             output?: string | null;
+            /**
+             * Per Image
+             * @description Per image (image only).
+             */
+            per_image?: string | null;
+            /**
+             * Per Image By Size
+             * @description Per image of each size offered (image only).
+             */
+            per_image_by_size?: {
+                [key: string]: string;
+            } | null;
             /**
              * Per Minute
              * @description Per audio minute, billed per second (transcription only).
@@ -3709,7 +3731,7 @@ export interface components {
         /** ModelInfo */
         ModelInfo: {
             /** Capabilities */
-            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings" | "speech" | "transcription")[];
+            capabilities: ("chat" | "completions" | "streaming" | "tools" | "json_schema" | "embeddings" | "rerank" | "image_generation" | "speech" | "transcription")[];
             /**
              * Context Length
              * @description Tokens per request; null while unknown.
@@ -3788,9 +3810,10 @@ export interface components {
         };
         /**
          * ModelPricing
-         * @description USD per `unit`: 1M tokens, 1M characters (speech, no output price: 0) or an audio
-         *     minute (transcription, billed per second; no output price: 0). A cached-input price
-         *     joins these once the catalog has one.
+         * @description USD per `unit`: 1M tokens, 1M characters (speech, no output price: 0), an audio
+         *     minute (transcription, billed per second; no output price: 0) or an image (`per_image`,
+         *     `per_image_by_size`; no token prices: 0). A cached-input price joins these once the
+         *     catalog has one.
          */
         ModelPricing: {
             /**
@@ -3804,11 +3827,23 @@ export interface components {
             /** Output */
             output: string;
             /**
+             * Per Image
+             * @description Image models: one image (of any size it is not priced by).
+             */
+            per_image?: string | null;
+            /**
+             * Per Image By Size
+             * @description Image models priced by size: one image of each.
+             */
+            per_image_by_size?: {
+                [key: string]: string;
+            };
+            /**
              * Unit
              * @default 1M tokens
              * @enum {string}
              */
-            unit: "1M tokens" | "1M characters" | "minute";
+            unit: "1M tokens" | "1M characters" | "minute" | "image";
         };
         /** ModelUpdate */
         ModelUpdate: {
@@ -4244,9 +4279,21 @@ export interface components {
             input?: string | null;
             /**
              * Output
-             * @description Per 1M output tokens (chat and embedding models only).
+             * @description Per 1M output tokens (chat, embedding and rerank models).
              */
             output?: string | null;
+            /**
+             * Per Image
+             * @description Per image (image only).
+             */
+            per_image?: string | null;
+            /**
+             * Per Image By Size
+             * @description Per image of each size offered (image only).
+             */
+            per_image_by_size?: {
+                [key: string]: string;
+            } | null;
             /**
              * Per Minute
              * @description Per audio minute, billed per second (transcription only).
@@ -4284,15 +4331,29 @@ export interface components {
              * @description Per 1M tokens, or 1M characters (speech).
              */
             input_usd_per_million: string;
+            /** Nanos Per Image */
+            nanos_per_image: number;
             /** Output Nanos Per Token */
             output_nanos_per_token: number;
             /** Output Usd Per Million */
             output_usd_per_million: string;
             /**
              * Unit
-             * @description What the model is metered in: tokens, characters (speech) or audio_seconds (transcription).
+             * @description What the model is metered in: tokens, characters (speech), audio_seconds (transcription) or images.
              */
             unit: string;
+            /**
+             * Usd Per Image
+             * @description Image models: the price of one image.
+             */
+            usd_per_image: string;
+            /**
+             * Usd Per Image By Size
+             * @description Image models priced by size: one image of each size (the only sizes offered, the first for `size: auto`).
+             */
+            usd_per_image_by_size: {
+                [key: string]: string;
+            };
             /**
              * Usd Per Minute
              * @description Transcription models: the price per audio minute.
@@ -4398,6 +4459,11 @@ export interface components {
             created_at: string;
             /** Endpoint */
             endpoint: string;
+            /**
+             * Images
+             * @description Images generated (image models).
+             */
+            images: number;
             key: components["schemas"]["RequestKey"];
             /** Latency Ms */
             latency_ms: number;
@@ -4826,6 +4892,11 @@ export interface components {
              * Format: date-time
              */
             end: string;
+            /**
+             * Images
+             * @default 0
+             */
+            images: number;
             /** Month To Date Cost Nanos */
             month_to_date_cost_nanos: number;
             /** Month To Date Cost Usd */

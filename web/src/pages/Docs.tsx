@@ -20,6 +20,8 @@ const SECTIONS = [
   ["chat", "Chat completions"],
   ["completions", "Completions"],
   ["embeddings", "Embeddings"],
+  ["rerank", "Reranking"],
+  ["images", "Image generation"],
   ["audio", "Speech and transcription"],
   ["models", "Models"],
   ["streaming", "Streaming"],
@@ -86,6 +88,24 @@ export function Docs() {
             <code>POST /v1/embeddings</code> with the <code>embed</code> model; input may be a string or a list.
           </p>
           <CodeTabs example={embeddingsExample(base)} />
+        </Section>
+        <Section id="rerank" title="Reranking">
+          <p className="text-muted-foreground">
+            <code>POST /v1/rerank</code> orders <code>documents</code> (strings, or objects with a <code>text</code>) by
+            their relevance to a <code>query</code>, in the shape of Cohere&apos;s and Jina&apos;s rerank APIs, with{" "}
+            <code>top_n</code> and <code>return_documents</code>. It needs a model of type <code>rerank</code> (see{" "}
+            <code>capabilities.rerank</code> in <code>GET /v1/models</code>); the platform lists one once its operator
+            has added a reranker. Results come most relevant first, each with its <code>index</code> in the documents
+            sent and its <code>relevance_score</code>; the tokens read are billed at the model&apos;s input price.
+          </p>
+        </Section>
+        <Section id="images" title="Image generation">
+          <p className="text-muted-foreground">
+            <code>POST /v1/images/generations</code> with an image model (<code>type: "image"</code> in{" "}
+            <code>/v1/models</code>), when the platform has one: OpenAI's request and response, images returned as{" "}
+            <code>b64_json</code>, billed per image. <code>n</code> images are held and only those returned are charged;{" "}
+            <code>usage</code> carries <code>images</code>, <code>cost</code> and <code>cost_nanos</code>.
+          </p>
         </Section>
         <Section id="audio" title="Speech and transcription">
           <p className="text-muted-foreground">

@@ -9,6 +9,7 @@ import { Failed, Loading } from "@/components/States";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { chatExample } from "@/lib/examples";
+import { unitPrice } from "@/pages/models/modelTable";
 import { StatusSummary } from "@/pages/status/StatusSummary";
 import { useTitle } from "@/lib/title";
 
@@ -20,6 +21,9 @@ const FEATURES = [
   { icon: Webhook, title: "Webhooks", text: "Signed usage and billing events delivered to your endpoint." },
   { icon: Activity, title: "Transparent status", text: "Live health of every service and server, with history." },
 ];
+
+// What a price not per token is for, by its unit.
+const UNIT_LABEL: Record<string, string> = { image: "Output", "1M characters": "Text", minute: "Audio" };
 
 function price(value: string) {
   return `$${Number(value).toFixed(2)}`;
@@ -46,14 +50,14 @@ function Models() {
                 </p>
                 <p>
                   <span className="text-muted-foreground">Output </span>
-                  {model.type === "embedding" ? "N/A" : `${price(model.pricing.output)} / 1M tokens`}
+                  {model.type === "chat" ? `${price(model.pricing.output)} / 1M tokens` : "N/A"}
                 </p>
               </>
             ) : (
               <p>
-                {/* Audio: per 1M characters read out, or per minute heard (billed per second). */}
-                <span className="text-muted-foreground">{model.type === "speech" ? "Text " : "Audio "}</span>
-                {`$${Number(model.pricing.input)} / ${model.pricing.unit}`}
+                {/* An image, 1M characters read out, or a minute heard (billed per second). */}
+                <span className="text-muted-foreground">{UNIT_LABEL[model.pricing.unit] ?? "Input"} </span>
+                {unitPrice(model.pricing)}
               </p>
             )}
           </CardContent>

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from gptapi.console.status.schemas import StatusValue
+from gptapi.gateway.catalog import PriceUnit
 
 Capability = Literal[
     "chat",
@@ -16,20 +17,29 @@ Capability = Literal[
     "tools",
     "json_schema",
     "embeddings",
+    "rerank",
+    "image_generation",
     "speech",
     "transcription",
 ]
 
 
 class ModelPricing(BaseModel):
-    """USD per `unit`: 1M tokens, 1M characters (speech, no output price: 0) or an audio
-    minute (transcription, billed per second; no output price: 0). A cached-input price
-    joins these once the catalog has one."""
+    """USD per `unit`: 1M tokens, 1M characters (speech, no output price: 0), an audio
+    minute (transcription, billed per second; no output price: 0) or an image (`per_image`,
+    `per_image_by_size`; no token prices: 0). A cached-input price joins these once the
+    catalog has one."""
 
     currency: Literal["USD"] = "USD"
-    unit: Literal["1M tokens", "1M characters", "minute"] = "1M tokens"
+    unit: PriceUnit = "1M tokens"
     input: Decimal
     output: Decimal
+    per_image: Decimal | None = Field(
+        default=None, description="Image models: one image (of any size it is not priced by)."
+    )
+    per_image_by_size: dict[str, Decimal] = Field(
+        default_factory=dict, description="Image models priced by size: one image of each."
+    )
 
 
 class ModelInfo(BaseModel):

@@ -19,12 +19,16 @@ from gptapi.gateway.upstream.registry import UpstreamRegistry
 CAPABILITIES = {
     "chat": ["chat", "completions", "streaming", "tools", "json_schema"],
     "embedding": ["embeddings"],
+    "rerank": ["rerank"],
+    "image": ["image_generation"],
     "speech": ["speech"],
     "transcription": ["transcription"],
 }
 ENDPOINTS = {
     "chat": "/v1/chat/completions",
     "embedding": "/v1/embeddings",
+    "rerank": "/v1/rerank",
+    "image": "/v1/images/generations",
     "speech": "/v1/audio/speech",
     "transcription": "/v1/audio/transcriptions",
 }
@@ -53,8 +57,14 @@ def _describe(
 
 
 def _pricing(model: CatalogModel) -> ModelPricing:
-    unit, input_price, output_price = model.shown_price()
-    return ModelPricing(unit=unit, input=input_price, output=output_price or Decimal(0))
+    price = model.shown_price()
+    return ModelPricing(
+        unit=price.unit,
+        input=price.input or Decimal(0),
+        output=price.output or Decimal(0),
+        per_image=price.per_image,
+        per_image_by_size=dict(price.by_size),
+    )
 
 
 async def _health(session: AsyncSession) -> dict[str, tuple[str, int | None]]:

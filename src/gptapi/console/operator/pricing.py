@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from gptapi.console.operator.schemas import (
     ModelUpdate,
     PriceChange,
     PriceOut,
+    Prices,
 )
 from gptapi.console.rows import get_or_404
 from gptapi.kit.money import (
@@ -42,44 +44,59 @@ FURTHEST_AHEAD = timedelta(days=3650)
 
 SECONDS_PER_MINUTE = 60
 
+# Each kind's price fields: those it needs, and those it may also take (an image model's
+# token prices are 0 unless given). Any other field is refused.
+PRICE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "speech": (("input",), ()),
+    "transcription": (("per_minute",), ()),
+    "image": ((), ("input", "output", "per_image", "per_image_by_size")),
+}
+TOKEN_PRICE_FIELDS = (("input", "output"), ())
 
-def stored_prices(
-    kind: str, input: Decimal | None, output: Decimal | None, per_minute: Decimal | None
-) -> tuple[int, int]:
-    """The (input, output) columns of a price set for a model of `kind`: nano-dollars per
-    unit it is metered in (`UNITS`). Each kind takes its own fields and refuses the others."""
-    given = {"input": input, "output": output, "per_minute": per_minute}
-    wanted = {
-        "speech": ("input",),
-        "transcription": ("per_minute",),
-    }.get(kind, ("input", "output"))
-    for name, value in given.items():
-        if name in wanted and value is None:
+
+def stored_prices(kind: str, body: Prices) -> dict[str, Any]:
+    """The price columns of a price set for a model of `kind`: nano-dollars per unit it is
+    metered in (`UNITS`), or per image. Each kind takes its own fields and refuses the
+    others."""
+    needed, optional = PRICE_FIELDS.get(kind, TOKEN_PRICE_FIELDS)
+    wanted = needed + optional
+    for name in ("input", "output", "per_minute", "per_image", "per_image_by_size"):
+        value = getattr(body, name)
+        if name in needed and value is None:
             raise bad_request(f"A {kind} model's price needs '{name}'.", param=name)
         if name not in wanted and value is not None:
             raise bad_request(
                 f"A {kind} model is not priced by '{name}'; it takes {', '.join(wanted)}.",
                 param=name,
             )
-    if per_minute is not None:
-        nanos = dollars_to_nanos(per_minute)
+    input_price = dollars_to_millis(body.input or Decimal(0))
+    if body.per_minute is not None:
+        nanos = dollars_to_nanos(body.per_minute)
         if nanos % SECONDS_PER_MINUTE:
             raise bad_request(
                 "A price per minute is billed per second, so it must be a whole number of "
-                f"nano-dollars per second (a multiple of $0.00000006); got {per_minute}.",
+                f"nano-dollars per second (a multiple of $0.00000006); got {body.per_minute}.",
                 param="per_minute",
             )
-        return nanos // SECONDS_PER_MINUTE, 0
-    return dollars_to_millis(input or Decimal(0)), dollars_to_millis(output or Decimal(0))
+        input_price = nanos // SECONDS_PER_MINUTE
+    by_size = body.per_image_by_size
+    return {
+        "input_price_per_million_tokens": input_price,
+        "output_price_per_million_tokens": dollars_to_millis(body.output or Decimal(0)),
+        "nanos_per_image": dollars_to_nanos(body.per_image or Decimal(0)),
+        "nanos_per_image_by_size": (
+            {size: dollars_to_nanos(price) for size, price in by_size.items()} if by_size else None
+        ),
+    }
 
 
 def _price(
-    kind: str,
-    price_id: int | None,
-    input_millis: int,
-    output_millis: int,
-    effective_from: datetime | None,
+    kind: str, price_id: int | None, row: Model | ModelPrice, effective_from: datetime | None
 ) -> PriceOut:
+    input_millis, output_millis = (
+        row.input_price_per_million_tokens,
+        row.output_price_per_million_tokens,
+    )
     per_minute = None
     if kind == "transcription":
         per_minute = f"{nanos_to_decimal(input_millis * SECONDS_PER_MINUTE):.9f}"
@@ -91,30 +108,22 @@ def _price(
         input_nanos_per_token=input_millis,
         output_nanos_per_token=output_millis,
         usd_per_minute=per_minute,
+        usd_per_image=f"{nanos_to_decimal(row.nanos_per_image):.9f}",
+        nanos_per_image=row.nanos_per_image,
+        usd_per_image_by_size={
+            size: f"{nanos_to_decimal(nanos):.9f}"
+            for size, nanos in (row.nanos_per_image_by_size or {}).items()
+        },
         effective_from=effective_from,
     )
 
 
 def model_out(model: Model, prices: list[ModelPrice], now: datetime) -> ModelOut:
     """`prices` sorted by effective_from."""
-    history = [
-        _price(
-            model.kind,
-            None,
-            model.input_price_per_million_tokens,
-            model.output_price_per_million_tokens,
-            None,
-        )
-    ]
+    history = [_price(model.kind, None, model, None)]
     scheduled: list[PriceOut] = []
     for row in prices:
-        price = _price(
-            model.kind,
-            row.id,
-            row.input_price_per_million_tokens,
-            row.output_price_per_million_tokens,
-            row.effective_from,
-        )
+        price = _price(model.kind, row.id, row, row.effective_from)
         (history if row.effective_from <= now else scheduled).append(price)
     return ModelOut(
         id=model.id,
@@ -160,15 +169,13 @@ async def find_model(db: AsyncSession, model_id: int) -> Model:
 
 
 async def create_model(db: AsyncSession, body: ModelCreate, admin: Viewer) -> Model:
-    input_price, output_price = stored_prices(body.kind, body.input, body.output, body.per_minute)
     model = Model(
         name=body.name,
         internal_name=body.internal_name,
         kind=body.kind,
         description=body.description,
         active=body.active,
-        input_price_per_million_tokens=input_price,
-        output_price_per_million_tokens=output_price,
+        **stored_prices(body.kind, body),
     )
     db.add(model)
     try:
@@ -206,14 +213,13 @@ async def schedule_price(
             "A price can be scheduled at most ten years ahead.", param="effective_from"
         )
     effective_from = max(effective_from, now)
-    input_price, output_price = stored_prices(model.kind, body.input, body.output, body.per_minute)
+    prices = stored_prices(model.kind, body)
     db.add(
         ModelPrice(
             model_id=model.id,
-            input_price_per_million_tokens=input_price,
-            output_price_per_million_tokens=output_price,
             effective_from=effective_from,
             created_by=admin.user.id,
+            **prices,
         )
     )
     try:
@@ -234,9 +240,15 @@ async def schedule_price(
                     ("input_usd_per_million", body.input),
                     ("output_usd_per_million", body.output),
                     ("usd_per_minute", body.per_minute),
+                    ("usd_per_image", body.per_image),
                 )
                 if value is not None
             },
+            **(
+                {"usd_per_image_by_size": {k: str(v) for k, v in body.per_image_by_size.items()}}
+                if body.per_image_by_size
+                else {}
+            ),
             "effective_from": effective_from.isoformat(),
         },
     )

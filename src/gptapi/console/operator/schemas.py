@@ -17,15 +17,18 @@ PricePerMillion = Annotated[Decimal, UsdAmount(integer_digits=3, places=3)]
 # USD per audio minute (transcription), billed per second: stored as nano-dollars per second,
 # so a price must come to a whole number of them (a multiple of $0.00000006).
 PricePerMinute = Annotated[Decimal, UsdAmount(integer_digits=3, places=9)]
-ModelKind = Literal["chat", "embedding", "speech", "transcription"]
+# USD per image; stored as nano-dollars.
+PricePerImage = Annotated[Decimal, UsdAmount(integer_digits=3, places=9)]
+ImageSize = Annotated[str, Field(pattern=r"^[1-9][0-9]{1,3}x[1-9][0-9]{1,3}$")]
+ModelKind = Literal["chat", "embedding", "rerank", "image", "speech", "transcription"]
 GrantAmount = Annotated[Decimal, UsdAmount(integer_digits=6, places=9, signed=True)]
 
 
 class PriceOut(BaseModel):
     id: int | None = Field(description="null for the price the model was created with")
     unit: str = Field(
-        description="What the model is metered in: tokens, characters (speech) or "
-        "audio_seconds (transcription)."
+        description="What the model is metered in: tokens, characters (speech), "
+        "audio_seconds (transcription) or images."
     )
     input_usd_per_million: str = Field(description="Per 1M tokens, or 1M characters (speech).")
     output_usd_per_million: str
@@ -34,6 +37,12 @@ class PriceOut(BaseModel):
     output_nanos_per_token: int
     usd_per_minute: str | None = Field(
         default=None, description="Transcription models: the price per audio minute."
+    )
+    usd_per_image: str = Field(description="Image models: the price of one image.")
+    nanos_per_image: int
+    usd_per_image_by_size: dict[str, str] = Field(
+        description="Image models priced by size: one image of each size (the only sizes "
+        "offered, the first for `size: auto`)."
     )
     effective_from: datetime | None = Field(
         description="When this price took or takes effect; null for the price the model was "
@@ -54,22 +63,33 @@ class ModelOut(BaseModel):
     history: list[PriceOut] = Field(description="Every past price, oldest first.")
 
 
-class ModelCreate(BaseModel):
+class Prices(BaseModel):
+    """A model's price, in the fields of its kind (the others are refused): input and output
+    (chat, embedding, rerank), input alone (speech), per_minute (transcription), or per_image
+    or per_image_by_size (image)."""
+
+    input: PricePerMillion | None = Field(
+        default=None, description="Per 1M input tokens, or per 1M characters for speech."
+    )
+    output: PricePerMillion | None = Field(
+        default=None, description="Per 1M output tokens (chat, embedding and rerank models)."
+    )
+    per_minute: PricePerMinute | None = Field(
+        default=None, description="Per audio minute, billed per second (transcription only)."
+    )
+    per_image: PricePerImage | None = Field(default=None, description="Per image (image only).")
+    per_image_by_size: dict[ImageSize, PricePerImage] | None = Field(
+        default=None, description="Per image of each size offered (image only)."
+    )
+
+
+class ModelCreate(Prices):
     name: str = Field(min_length=1, max_length=200)
     internal_name: str = Field(
         min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
     )
     kind: ModelKind = "chat"
     description: str = Field(default="", max_length=500)
-    input: PricePerMillion | None = Field(
-        default=None, description="Per 1M input tokens, or per 1M characters for speech."
-    )
-    output: PricePerMillion | None = Field(
-        default=None, description="Per 1M output tokens (chat and embedding models only)."
-    )
-    per_minute: PricePerMinute | None = Field(
-        default=None, description="Per audio minute, billed per second (transcription only)."
-    )
     active: bool = True
 
 
@@ -79,16 +99,7 @@ class ModelUpdate(BaseModel):
     active: bool | None = None
 
 
-class PriceChange(BaseModel):
-    input: PricePerMillion | None = Field(
-        default=None, description="Per 1M input tokens, or per 1M characters for speech."
-    )
-    output: PricePerMillion | None = Field(
-        default=None, description="Per 1M output tokens (chat and embedding models only)."
-    )
-    per_minute: PricePerMinute | None = Field(
-        default=None, description="Per audio minute, billed per second (transcription only)."
-    )
+class PriceChange(Prices):
     effective_from: AwareDatetime | None = Field(
         default=None, description="Now when absent; never earlier than a minute ago."
     )

@@ -93,7 +93,9 @@ async def check_kept(db: AsyncSession, start: datetime, end: datetime) -> None:
 def _totals(row: SumRow | None) -> Totals:
     if row is None:
         return Totals()
-    return Totals.of(row.requests, row.prompt_tokens, row.completion_tokens, row.cost_nanos)
+    return Totals.of(
+        row.requests, row.prompt_tokens, row.completion_tokens, row.cost_nanos, row.images
+    )
 
 
 async def summary(
@@ -195,8 +197,8 @@ async def timeseries(
     )
 
 
-def _figures(row: SumRow) -> tuple[int, int, int, int]:
-    return row.requests, row.prompt_tokens, row.completion_tokens, row.cost_nanos
+def _figures(row: SumRow) -> tuple[int, int, int, int, int]:
+    return row.requests, row.prompt_tokens, row.completion_tokens, row.cost_nanos, row.images
 
 
 # ---------------------------------------------------------------- the request log
@@ -225,6 +227,7 @@ def record(row: UsageLog, model: str, key_name: str, key_prefix: str) -> Request
         total_tokens=row.prompt_tokens + row.completion_tokens,
         characters=row.characters,
         audio_seconds=row.audio_seconds,
+        images=row.images,
         cost_nanos=row.cost_nanos,
         cost_usd=usd(row.cost_nanos),
         status=row.status,

@@ -151,17 +151,25 @@ class Billing:
         metered_by: str,
         server: UpstreamServer | None,
         units: int = 0,
+        images: int = 0,
     ) -> int:
         """Settle the hold, refund unused rate-limit tokens, record the request; the cost
         charged, in nano-dollars (0 in test mode). `units`: what an audio request is
-        charged for in its `plan.metered` unit (0 when it was not served)."""
+        charged for in its `plan.metered` unit (0 when it was not served). An image request
+        is billed for `images`, the images it returned."""
         plan, context = admission.plan, admission.context
         admission.owned = admission.settled = True
         metered = plan.metered
         # `plan.model` is the catalog entry as it was when the request arrived: the price in
-        # force then, whatever changed while it ran.
-        price = plan.model.cost(units, 0) if metered else plan.model.cost(prompt, completion)
-        cost = 0 if context.test_mode else price
+        # force then, whatever changed while it ran (and the image price of the size asked).
+        if context.test_mode:
+            cost = 0
+        elif metered:
+            cost = plan.model.cost(units, 0)
+        elif plan.images:
+            cost = images * plan.image_price
+        else:
+            cost = plan.model.cost(prompt, completion)
         # A request is charged at most what it reserved: the hold bounds what it can cost
         # (max_tokens is always sent), so usage implying more is the server's error or
         # lie, and charging it would take credit the organisation never had.
@@ -202,6 +210,7 @@ class Billing:
             hold_id=admission.hold.id,
             characters=units if metered and metered.unit == "characters" else 0,
             audio_seconds=units if metered and metered.unit == "audio_seconds" else 0,
+            images=images,
         )
         committed = self.writer.submit(entry)
         self.access.record(entry, context.key_prefix)

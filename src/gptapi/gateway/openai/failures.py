@@ -24,6 +24,10 @@ def translate_error(status: int, raw: bytes, plan: Plan) -> OpenAIError:
         upstream = orjson.loads(raw).get("error") or {}
     except (orjson.JSONDecodeError, AttributeError):
         upstream = {}
+    if isinstance(upstream, str):  # sd-server's shape: {"error": "prompt required"}
+        upstream = {"message": upstream}
+    elif not isinstance(upstream, dict):
+        upstream = {}
     message = str(upstream.get("message") or "")
     kind = upstream.get("type")
     if kind == "exceed_context_size_error" or "context size" in message:
@@ -117,19 +121,24 @@ def rate_limited(decision: RateDecision, plan: Plan, context: KeyContext) -> Ope
 
 def insufficient(exc: InsufficientCredit, plan: Plan, headers: dict[str, str]) -> OpenAIError:
     if plan.metered is not None:
-        unit = plan.metered.unit.replace("_", " ")
-        what, lower = f"{plan.metered.amount} {unit}", "or send less"
+        what = f"{plan.metered.amount} {plan.metered.unit.replace('_', ' ')}"
+        lower = "send less input"
+    elif plan.images:
+        what = f"{plan.images} images at {format_usd(plan.image_price)} each"
+        lower = "ask for fewer images"
     else:
         what = f"{plan.prompt_estimate} prompt tokens at most + {plan.max_output} completion tokens"
-        lower = "or lower max_tokens"
+        # Embeddings and rerank generate nothing: only the input can be made smaller.
+        lower = "lower max_tokens" if plan.max_output else "send less input"
     error = errors.insufficient_quota(
         "You exceeded your current quota, please check your plan and billing details. This "
         f"request may cost up to {format_usd(exc.required)} ({what}) and the available "
-        f"balance is {format_usd(exc.available)}. Add credit, {lower}."
+        f"balance is {format_usd(exc.available)}. Add credit, or {lower}."
     )
     error.headers.update(headers)
     return error
 
 
 def _input_param(plan: Plan) -> str:
-    return {"chat.completions": "messages", "completions": "prompt"}.get(plan.endpoint, "input")
+    params = {"chat.completions": "messages", "completions": "prompt", "rerank": "documents"}
+    return params.get(plan.endpoint, "input")

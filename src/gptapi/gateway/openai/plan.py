@@ -30,7 +30,8 @@ class Metered:
 
 @dataclass(slots=True)
 class Plan:
-    endpoint: str  # "chat.completions" | "completions" | "embeddings" | "responses"
+    # "chat.completions" | "completions" | "embeddings" | "rerank" | "responses" | "images"
+    endpoint: str
     path: str  # upstream path
     model: CatalogModel
     requested_model: str
@@ -53,6 +54,9 @@ class Plan:
     # Applied to each streamed chunk before it is sent (completions `logprobs`).
     rewrite_chunk: Callable[[dict[str, Any]], None] | None = None
     dimensions: int | None = None  # embeddings shortened to this size
+    # Whether an upstream 200 is an answer to this request (rerank: every document scored
+    # once); one that is not is treated as an unreadable body: not billed, a 502.
+    readable: Callable[[dict[str, Any]], bool] | None = None
     # A surface translated to another (Responses over chat): the billed upstream answer
     # made into the client's response (given the organisation and the response headers).
     present: Callable[[dict[str, Any], uuid.UUID, dict[str, str]], Awaitable[Response]] | None = (
@@ -68,11 +72,17 @@ class Plan:
     raw_body: bytes | None = None
     content_type: str = "application/json"
     reply: Reply | None = None
+    # Billed per image, not per token: the images asked for, each at `image_price`
+    # (nano-dollars, at the size asked). The hold is all of them; the charge, those returned.
+    images: int = 0
+    image_price: int = 0
 
     def max_cost(self) -> int:
-        """What the request can cost at most: the credit held for it."""
+        """What the request can cost at most: the credit held before it runs."""
         if self.metered is not None:
             return self.model.cost(self.metered.amount, 0)
+        if self.images:
+            return self.images * self.image_price
         return self.model.cost(self.prompt_estimate, self.max_output)
 
 

@@ -153,6 +153,44 @@ class EmbeddingRequest(_Request):
     user: str | None = None
 
 
+class RerankDocument(_Request):
+    """A document as Cohere and Jina also take it: an object with its `text`."""
+
+    text: NonEmptyStr
+
+
+def _document_kind(item: Any) -> str | None:
+    if isinstance(item, str):
+        return "string document"
+    return "object document" if isinstance(item, dict) else None
+
+
+# The tags have a space so that an error's `param` leaves them out ("documents[2].title").
+RerankDocumentItem = Annotated[
+    Annotated[NonEmptyStr, Tag("string document")]
+    | Annotated[RerankDocument, Tag("object document")],
+    Discriminator(
+        _document_kind,
+        custom_error_type="invalid_document",
+        custom_error_message="a document is a string or an object with a 'text' string",
+    ),
+]
+
+# Documents ranked by one request: each is a pair scored upstream (a slot's work of its own),
+# so one request cannot occupy a server for long. Cohere takes as many.
+MAX_RERANK_DOCUMENTS = 1000
+
+
+class RerankRequest(_Request):
+    model: NonEmptyStr
+    query: NonEmptyStr
+    documents: Annotated[
+        list[RerankDocumentItem], Field(min_length=1, max_length=MAX_RERANK_DOCUMENTS)
+    ]
+    top_n: Annotated[int, Field(ge=1)] | None = None
+    return_documents: bool = False
+
+
 # Audio (OpenAI's CreateSpeechRequest): the text is at most 4096 characters, and OpenAI's
 # voices are names (a custom voice's {"id"} object is not offered here).
 SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")

@@ -84,6 +84,8 @@ def _model_object(model: CatalogModel, pool: Pool | None, owner: uuid.UUID) -> d
             "vision": chat and "vision" in modalities,
             "audio": chat and "audio" in modalities,
             "embeddings": model.kind == "embedding",
+            "rerank": model.kind == "rerank",
+            "image_generation": model.kind == "image",
             "speech": model.kind == "speech",
             "transcription": model.kind == "transcription",
         },
@@ -92,9 +94,17 @@ def _model_object(model: CatalogModel, pool: Pool | None, owner: uuid.UUID) -> d
 
 
 def _pricing(model: CatalogModel) -> dict[str, Any]:
-    unit, input_price, output_price = model.shown_price()
-    shown = {"currency": "USD", "unit": unit, "input": str(input_price)}
-    return shown if output_price is None else {**shown, "output": str(output_price)}
+    price = model.shown_price()
+    shown: dict[str, Any] = {"currency": "USD", "unit": price.unit}
+    if price.input is not None:
+        shown["input"] = str(price.input)
+    if price.output is not None:
+        shown["output"] = str(price.output)
+    if price.unit == "image":
+        # Per image; by size when the model is priced so (and then only those sizes).
+        shown["per_image"] = str(price.per_image)
+        shown["per_image_by_size"] = {size: str(usd) for size, usd in price.by_size.items()}
+    return shown
 
 
 async def list_models(request: Request) -> Response:

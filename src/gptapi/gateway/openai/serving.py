@@ -53,7 +53,9 @@ from gptapi.gateway.openai.failures import (
     translate_error,
 )
 from gptapi.gateway.openai.fanout import combine_parts, combined_usage, merged_data, part_usage
+from gptapi.gateway.openai.images import ImageSurface, image_answer, image_usage
 from gptapi.gateway.openai.plan import Plan, Preparing, Reading, Reply, Surface
+from gptapi.gateway.openai.rerank import RerankSurface
 from gptapi.gateway.openai.response_store import ResponseStore
 from gptapi.gateway.openai.responses import ResponsesSurface
 from gptapi.gateway.openai.speech import SpeechSurface
@@ -73,13 +75,16 @@ from gptapi.kit.sse import DONE, DONE_EVENT, event
 log = logging.getLogger(__name__)
 # How often a request held through a cold start looks for its deployment.
 COLD_START_POLL_SECONDS = 0.25
+KIND_NAMES = {"image": "image generation"}
 
 SURFACE_PATHS = frozenset(
     (
         "/v1/chat/completions",
         "/v1/completions",
         "/v1/embeddings",
+        "/v1/rerank",
         "/v1/responses",
+        "/v1/images/generations",
         "/v1/audio/speech",
         "/v1/audio/transcriptions",
     )
@@ -125,7 +130,9 @@ class OpenAIServing:
             "/v1/chat/completions": ChatSurface(),
             "/v1/completions": CompletionSurface(),
             "/v1/embeddings": EmbeddingSurface(),
+            "/v1/rerank": RerankSurface(),
             "/v1/responses": ResponsesSurface(responses),
+            "/v1/images/generations": ImageSurface(),
             "/v1/audio/speech": SpeechSurface(),
             "/v1/audio/transcriptions": TranscriptionSurface(),
         }
@@ -179,7 +186,9 @@ class OpenAIServing:
         if model is None:
             model = await self._wake_cold(model_name, context)
         if model is None:
-            raise errors.model_not_found(model_name)
+            error = errors.model_not_found(model_name)
+            error.message += self._none_of_kind(surface)
+            raise error
         try:
             admission = await self._plan_and_admit(
                 surface, body, size, model, context, request_id, started
@@ -201,6 +210,14 @@ class OpenAIServing:
         except BaseException:
             self.billing.abandon(admission, 499)
             raise
+
+    def _none_of_kind(self, surface: Surface) -> str:
+        """What to add to a refusal when no public model serves the surface at all (the
+        embedded default has no reranker): "" when one does."""
+        if any(m.kind == surface.kind for m in self.catalog.all()):
+            return ""
+        kind = KIND_NAMES.get(surface.kind, surface.kind)
+        return f" No {kind} model is configured on this platform."
 
     async def _wake_cold(self, model_name: str, context: KeyContext) -> CatalogModel | None:
         """A serverless deployment at zero (or still starting): start it and hold the
@@ -246,11 +263,9 @@ class OpenAIServing:
         if self.keys.cap_reached(context):
             raise errors.key_spend_cap_reached()
         if model.kind != surface.kind:
-            raise errors.invalid_request(
-                f"The model `{model_name}` does not support {surface.endpoint}.",
-                param="model",
-                code="model_not_supported",
-            )
+            message = f"The model `{model_name}` does not support {surface.endpoint}."
+            message += self._none_of_kind(surface)
+            raise errors.invalid_request(message, param="model", code="model_not_supported")
         if model.private:
             self.traffic.touch(model_name)  # keeps its deployment warm, whatever runs it
         pool = self.registry.pool(model_name)
@@ -424,7 +439,7 @@ class OpenAIServing:
         bodies: list[dict[str, Any]] = []
         for server, _, raw in answers:
             body = _answer(raw)
-            if body is None:
+            if body is None or (plan.readable is not None and not plan.readable(body)):
                 # Nothing the client can use was delivered: like any failure before output,
                 # it costs nothing (the README's promise), and it counts against the server.
                 log.error("upstream %s returned an unreadable body: %r", server.base_url, raw[:200])
@@ -433,6 +448,8 @@ class OpenAIServing:
                 raise errors.upstream_failed()
             self.registry.report_success(server)
             bodies.append(body)
+        if plan.images:
+            return await self._images(admission, server, bodies[0])
         if plan.parts:
             data, usage = combine_parts(plan.parts, bodies)
         else:
@@ -477,6 +494,21 @@ class OpenAIServing:
         self.registry.report_success(server)
         cost = await self.billing.bill_metered(admission, server)
         return answer(cost, admission.headers)
+
+    async def _images(
+        self, admission: Admission, server: UpstreamServer, body: dict[str, Any]
+    ) -> Response:
+        """An image server's answer, billed for the images it holds (none: a failure, free)."""
+        answer, count = image_answer(admission.plan, body)
+        if not count:
+            self.registry.report_failure(server, "200 without images")
+            await self.billing.finish_unbilled(admission, 502, "upstream_error", server)
+            raise errors.upstream_failed()
+        cost = await self.billing.bill(
+            admission, 0, 0, 200, "completed", "upstream", server, images=count
+        )
+        answer["usage"] = image_usage(count, priced({}, cost))
+        return Response(orjson.dumps(answer), 200, admission.headers, "application/json")
 
     async def _timed_out(self, admission: Admission, server: UpstreamServer | None) -> OpenAIError:
         await self.billing.finish_unbilled(admission, 504, "timeout", server)
@@ -693,14 +725,16 @@ async def _replay(chunks: Iterable[dict[str, Any]]) -> AsyncGenerator[bytes, Non
 
 
 def _answer(raw: bytes) -> dict[str, Any] | None:
-    """An upstream 200 body, if it is the JSON object of a completion or embeddings list."""
+    """An upstream 200 body, if it is the JSON object of a completion, an embeddings list or
+    a ranking."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("choices", data.get("data")), list):
+    if not isinstance(data, dict):
         return None
-    return data
+    items = next((data[key] for key in ("choices", "data", "results") if key in data), None)
+    return data if isinstance(items, list) else None
 
 
 async def _read_json(request: Request) -> tuple[dict[str, Any], int]:

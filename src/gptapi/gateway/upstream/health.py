@@ -1,4 +1,7 @@
-"""Active health checks: `/health` decides health (503 while loading), `/props` the capacity."""
+"""Active health checks: `/health` decides health (503 while loading), `/props` the capacity.
+
+An image server (stable-diffusion.cpp's `sd-server`) has neither: it answers `/v1/models`
+once its model is loaded, and generates one request at a time (one slot, the default)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ class HealthChecker:
     async def check(self, server: UpstreamServer) -> bool:
         try:
             status, _ = await self._client.get_json(server, "/health", PROBE_TIMEOUT)
+            if status == 404:
+                return await self._check_image_server(server)
             if status != 200:
                 self._mark(server, False, f"/health answered {status}")
                 return False
@@ -37,6 +42,16 @@ class HealthChecker:
             server.n_embd = await self._embedding_length(server)
             log.info("upstream %s is healthy (slots=%s, n_ctx=%s)", server.base_url, slots, n_ctx)
         self._registry.set_health(server, True, slots=slots, n_ctx=n_ctx)
+        return True
+
+    async def _check_image_server(self, server: UpstreamServer) -> bool:
+        status, _ = await self._client.get_json(server, "/v1/models", PROBE_TIMEOUT)
+        if status != 200:
+            self._mark(server, False, f"/health and /v1/models answered 404 and {status}")
+            return False
+        if not server.healthy:
+            log.info("upstream %s (an image server) is healthy", server.base_url)
+        self._registry.set_health(server, True)
         return True
 
     async def _embedding_length(self, server: UpstreamServer) -> int | None:

@@ -17,12 +17,32 @@ type Model = components["schemas"]["ModelOut"];
 type Price = components["schemas"]["PriceOut"];
 
 function priceText(price: Price): string {
+  if (price.unit === "images") {
+    const sizes = Object.entries(price.usd_per_image_by_size);
+    if (sizes.length > 0) return sizes.map(([size, usd]) => `$${usd} per ${size} image`).join(", ");
+    return `$${price.usd_per_image} per image`;
+  }
   if (price.unit === "audio_seconds") return `$${price.usd_per_minute} per audio minute (billed per second)`;
   if (price.unit === "characters") return `$${price.input_usd_per_million} per 1M characters`;
   return `$${price.input_usd_per_million} in / $${price.output_usd_per_million} out per 1M tokens`;
 }
 
-type PriceBody = { input?: string; output?: string; per_minute?: string; effective_from: string | null };
+type PriceBody = components["schemas"]["PriceChange"];
+type PriceField = { name: "input" | "output" | "per_minute" | "per_image"; label: string; step: string; value: string };
+
+/** The fields a model's price is set by, as its unit is metered (the API refuses the others). */
+function priceFields(price: Price): PriceField[] {
+  if (price.unit === "images")
+    return [{ name: "per_image", label: "Per image (USD)", step: "0.000000001", value: price.usd_per_image }];
+  if (price.unit === "audio_seconds")
+    return [{ name: "per_minute", label: "USD / audio minute", step: "0.00000006", value: price.usd_per_minute ?? "" }];
+  const input = { name: "input", step: "0.001", value: price.input_usd_per_million } as const;
+  if (price.unit === "characters") return [{ ...input, label: "USD / 1M characters" }];
+  return [
+    { ...input, label: "Input (USD / 1M)" },
+    { name: "output", label: "Output (USD / 1M)", step: "0.001", value: price.output_usd_per_million },
+  ];
+}
 
 /** A new price from a moment on (now when left empty); past usage keeps what it cost. */
 function SchedulePrice({ model }: { model: Model }) {
@@ -36,16 +56,17 @@ function SchedulePrice({ model }: { model: Model }) {
     },
     onError: reportError,
   });
+  const fields = priceFields(model.price);
   const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     const from = String(form.get("effective_from") ?? "");
+    const body: PriceBody = Object.fromEntries(fields.map(({ name }) => [name, String(form.get(name))]));
+    // An image model's prices by size carry over; its price per image changes here.
+    const sizes = model.price.usd_per_image_by_size;
+    if (Object.keys(sizes).length > 0) body.per_image_by_size = sizes;
     // datetime-local is the browser's local time; the API wants an offset.
-    const effective_from = from ? new Date(from).toISOString() : null;
-    const input = String(form.get("input"));
-    if (model.price.unit === "audio_seconds") schedule.mutate({ per_minute: input, effective_from });
-    else if (model.price.unit === "characters") schedule.mutate({ input, effective_from });
-    else schedule.mutate({ input, output: String(form.get("output")), effective_from });
+    schedule.mutate({ ...body, effective_from: from ? new Date(from).toISOString() : null });
   };
   return (
     <form
@@ -53,36 +74,19 @@ function SchedulePrice({ model }: { model: Model }) {
       aria-label={`Change the price of ${model.name}`}
       className="grid gap-2 sm:grid-cols-[1fr_1fr_1.5fr_auto] sm:items-end"
     >
-      <Field
-        label={
-          model.price.unit === "audio_seconds"
-            ? "USD / audio minute"
-            : model.price.unit === "characters"
-              ? "USD / 1M characters"
-              : "Input (USD / 1M)"
-        }
-        name="input"
-        type="number"
-        min={0}
-        step={model.price.unit === "audio_seconds" ? "0.00000006" : "0.001"}
-        defaultValue={
-          model.price.unit === "audio_seconds" ? (model.price.usd_per_minute ?? "") : model.price.input_usd_per_million
-        }
-        required
-      />
-      {model.price.unit === "tokens" ? (
+      {fields.map((field) => (
         <Field
-          label="Output (USD / 1M)"
-          name="output"
+          key={field.name}
+          label={field.label}
+          name={field.name}
           type="number"
           min={0}
-          step="0.001"
-          defaultValue={model.price.output_usd_per_million}
+          step={field.step}
+          defaultValue={field.value}
           required
         />
-      ) : (
-        <span />
-      )}
+      ))}
+      {fields.length === 1 && <span />}
       <Field label="From (empty: now)" name="effective_from" type="datetime-local" />
       <Button type="submit" variant="outline" disabled={schedule.isPending}>
         Save price

@@ -24,7 +24,7 @@ export function CostComparison({ entries }: { entries: CatalogEntry[] }) {
   const entry = chat.find((e) => e.slug === slug) ?? chat[0];
   if (!entry) return null;
   const tokenModels = (models ?? [])
-    .filter((m) => m.owned_by === "platform" && m.type !== "embedding")
+    .filter((m) => m.owned_by === "platform" && m.type === "chat")
     .map((m) => ({ id: m.id, input: m.pricing.input, output: m.pricing.output }));
   const volume = { inputMillions: millions(input), outputMillions: millions(output) };
   const result = compare(entry.price_nanos_per_hour, volume, tokenModels);

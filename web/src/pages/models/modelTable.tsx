@@ -16,6 +16,21 @@ export function perMillion(value: string | null | undefined): string {
   return value === null || value === undefined ? "—" : `$${Number(value).toFixed(2)}`;
 }
 
+/** A price not per token, as its unit reads: "$0.02 / image", "$15 / 1M characters", "$0.006 /
+minute"; exact, however small. */
+export function unitPrice(pricing: ModelInfo["pricing"]): string {
+  const amount = pricing.unit === "image" ? (pricing.per_image ?? "—") : String(Number(pricing.input));
+  return `$${amount} / ${pricing.unit}`;
+}
+
+// The docs section that shows how to call each kind of model the playground does not.
+const DOCS_SECTION: Record<string, string> = {
+  rerank: "rerank",
+  image: "images",
+  speech: "audio",
+  transcription: "audio",
+};
+
 /** The Models table, one entry per column: a price the catalog gains later (cached input)
 is one more entry here. */
 export const COLUMNS: Column[] = [
@@ -41,11 +56,8 @@ export const COLUMNS: Column[] = [
   {
     header: "Input / 1M",
     numeric: true,
-    // Audio models are priced per 1M characters read out, or per minute heard.
-    cell: (m) =>
-      m.pricing.unit === "1M tokens"
-        ? perMillion(m.pricing.input)
-        : `$${Number(m.pricing.input)} / ${m.pricing.unit === "minute" ? "min" : "1M chars"}`,
+    // Other units (an image, 1M characters read out, a minute heard) read as themselves.
+    cell: (m) => (m.pricing.unit === "1M tokens" ? perMillion(m.pricing.input) : unitPrice(m.pricing)),
   },
   {
     header: "Output / 1M",
@@ -65,7 +77,7 @@ export const COLUMNS: Column[] = [
           Playground<span className="sr-only"> with {m.id}</span>
         </Link>
       ) : (
-        <Link to="/docs#embeddings" className="underline underline-offset-4">
+        <Link to={`/docs#${DOCS_SECTION[m.type] ?? "embeddings"}`} className="underline underline-offset-4">
           Docs<span className="sr-only"> for {m.id}</span>
         </Link>
       ),

@@ -1,11 +1,8 @@
-import { useQueryClient } from "@tanstack/react-query";
-
-import { client, reportError, unwrap } from "@/api/client";
+import { client, unwrap } from "@/api/client";
 import { computeKeys, type Deployment } from "@/api/compute";
-import { useModal } from "@/components/modals/ModalContext";
 import { Button } from "@/components/ui/button";
-import { notify } from "@/lib/toast";
 
+import { useChanges } from "../useChanges";
 import { useOrg } from "../useOrg";
 
 const WRITE_ROLES = new Set(["owner", "admin", "developer"]);
@@ -18,24 +15,9 @@ export function useCanManage(): boolean {
 /** Stop, Start and Delete, each through the server; Delete asks first. */
 export function useDeploymentActions(deployment: Deployment, onDeleted?: () => void) {
   const orgId = useOrg().id;
-  const queryClient = useQueryClient();
-  const { open } = useModal();
-  const path = { params: { path: { org_id: orgId, deployment_id: deployment.id } } };
   // The audit log (the overview's recent activity) records every change too.
-  const refresh = () =>
-    Promise.all([
-      queryClient.invalidateQueries({ queryKey: computeKeys.deployments(orgId) }),
-      queryClient.invalidateQueries({ queryKey: ["orgs", orgId, "audit"] }),
-    ]);
-  const run = async (call: () => Promise<unknown>, done: string) => {
-    try {
-      await call();
-      await refresh();
-      notify.good(done);
-    } catch (error) {
-      reportError(error);
-    }
-  };
+  const { run, confirm } = useChanges([computeKeys.deployments(orgId), ["orgs", orgId, "audit"]]);
+  const path = { params: { path: { org_id: orgId, deployment_id: deployment.id } } };
   return {
     stop: () =>
       run(
@@ -48,21 +30,14 @@ export function useDeploymentActions(deployment: Deployment, onDeleted?: () => v
         `Starting ${deployment.name}.`,
       ),
     remove: () =>
-      open({
-        kind: "confirm",
-        options: {
-          title: `Delete ${deployment.name}?`,
-          description:
-            "It stops if it runs, its key stops working and it leaves this list. What it cost stays in your billing.",
-          confirmLabel: "Delete deployment",
-          destructive: true,
-          onConfirm: async () => {
-            await unwrap(client.DELETE("/api/orgs/{org_id}/deployments/{deployment_id}", path));
-            await refresh();
-            notify.good(`${deployment.name} deleted.`);
-            onDeleted?.();
-          },
-        },
+      confirm({
+        title: `Delete ${deployment.name}?`,
+        description:
+          "It stops if it runs, its key stops working and it leaves this list. What it cost stays in your billing.",
+        confirmLabel: "Delete deployment",
+        call: () => unwrap(client.DELETE("/api/orgs/{org_id}/deployments/{deployment_id}", path)),
+        done: `${deployment.name} deleted.`,
+        after: onDeleted,
       }),
   };
 }

@@ -1,11 +1,8 @@
-import { useQueryClient } from "@tanstack/react-query";
-
-import { client, reportError, unwrap } from "@/api/client";
+import { client, unwrap } from "@/api/client";
 import { podKeys, type Pod, type PodState } from "@/api/pods";
-import { useModal } from "@/components/modals/ModalContext";
 import { Badge } from "@/components/ui/badge";
-import { notify } from "@/lib/toast";
 
+import { useChanges } from "../useChanges";
 import { useOrg } from "../useOrg";
 
 const VARIANTS: Record<PodState, "good" | "warn" | "secondary" | "bad"> = {
@@ -33,38 +30,20 @@ export const STOPPABLE: ReadonlySet<PodState> = new Set(["pending", "starting", 
 /** Start, Stop and Terminate through the server; Terminate asks first. */
 export function usePodActions(pod: Pod) {
   const orgId = useOrg().id;
-  const queryClient = useQueryClient();
-  const { open } = useModal();
+  const { run, confirm } = useChanges([podKeys.pods(orgId), ["orgs", orgId, "audit"]]);
   const path = { params: { path: { org_id: orgId, pod_id: pod.id } } };
-  const refresh = () => queryClient.invalidateQueries({ queryKey: podKeys.pods(orgId) });
-  const run = async (call: () => Promise<unknown>, done: string) => {
-    try {
-      await call();
-      await refresh();
-      notify.good(done);
-    } catch (error) {
-      reportError(error);
-    }
-  };
-  const stop = () =>
-    run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/stop", path)), `Stopping ${pod.name}.`);
-  const start = () =>
-    run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/start", path)), `Starting ${pod.name}.`);
-  const terminate = () =>
-    open({
-      kind: "confirm",
-      options: {
+  return {
+    stop: () => run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/stop", path)), `Stopping ${pod.name}.`),
+    start: () =>
+      run(() => unwrap(client.POST("/api/orgs/{org_id}/pods/{pod_id}/start", path)), `Starting ${pod.name}.`),
+    terminate: () =>
+      confirm({
         title: `Terminate ${pod.name}?`,
         description:
           "The pod and its volume are deleted for good, with whatever /workspace holds. What it cost stays in your billing.",
         confirmLabel: "Terminate pod",
-        destructive: true,
-        onConfirm: async () => {
-          await unwrap(client.DELETE("/api/orgs/{org_id}/pods/{pod_id}", path));
-          await refresh();
-          notify.good(`Terminating ${pod.name}.`);
-        },
-      },
-    });
-  return { stop, start, terminate };
+        call: () => unwrap(client.DELETE("/api/orgs/{org_id}/pods/{pod_id}", path)),
+        done: `Terminating ${pod.name}.`,
+      }),
+  };
 }
