@@ -15,12 +15,9 @@ rate, within what eSpeak can do. eSpeak cannot follow `instructions`, so they ar
 
 from __future__ import annotations
 
-import argparse
 import array
 import asyncio
-import os
 import shutil
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gptapi.inference.child import die_with_parent
+from gptapi.inference.audio_http import AudioServer, Refused, error_response, serve
 from gptapi.inference.pcm import read_wav, resample, write_wav
 
 ESPEAK = "espeak-ng"
@@ -87,57 +84,26 @@ def encoders() -> dict[str, list[str]]:
     return found
 
 
-class Refused(Exception):
-    def __init__(self, message: str, param: str, code: str = "invalid_value") -> None:
-        super().__init__(message)
-        self.param = param
-        self.code = code
+class SpeechServer(AudioServer):
+    engine = ESPEAK
+    path = "/v1/audio/speech"
 
-
-def _error(status: int, message: str, param: str | None, code: str | None) -> web.Response:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return web.json_response(body, status=status)
-
-
-class SpeechServer:
     def __init__(self, aliases: list[str], slots: int) -> None:
-        self.aliases = aliases
-        self.slots = slots
+        super().__init__(aliases, slots)
         self.encoders = encoders()
         self._busy = asyncio.Semaphore(slots)
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=1 << 20)
-        app.router.add_get("/health", self.health)
-        app.router.add_get("/props", self.props)
-        app.router.add_get("/v1/models", self.models)
-        app.router.add_post("/v1/audio/speech", self.speech)
-        return app
-
-    async def health(self, _: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def props(self, _: web.Request) -> web.Response:
+    def props_extra(self) -> dict[str, Any]:
         formats = ["wav", "pcm", *sorted(self.encoders)]
-        return web.json_response(
-            {
-                "total_slots": self.slots,
-                "speech": {"voices": sorted(VOICES), "response_formats": formats},
-            }
-        )
+        return {"speech": {"voices": sorted(VOICES), "response_formats": formats}}
 
-    async def models(self, _: web.Request) -> web.Response:
-        data = [{"id": a, "object": "model", "owned_by": "espeak-ng"} for a in self.aliases]
-        return web.json_response({"object": "list", "data": data})
-
-    async def speech(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
         except ValueError:
-            return _error(400, "The body is not JSON.", None, None)
+            return error_response(400, "The body is not JSON.", None, None)
         if not isinstance(body, dict):
-            return _error(400, "The body must be a JSON object.", None, None)
+            return error_response(400, "The body must be a JSON object.", None, None)
         try:
             text, voice, response_format, speed = self._read(body)
             async with self._busy:
@@ -150,9 +116,9 @@ class SpeechServer:
                     data = await _run(self.encoders[response_format], audio)
                     media = f"audio/{'mpeg' if response_format == 'mp3' else response_format}"
         except Refused as exc:
-            return _error(400, str(exc), exc.param, exc.code)
+            return error_response(400, str(exc), exc.param, exc.code)
         except RuntimeError as exc:
-            return _error(500, str(exc), None, None)
+            return error_response(500, str(exc), None, None)
         return web.Response(body=data, content_type=media)
 
     def _read(self, body: dict[str, Any]) -> tuple[str, str, str, float]:
@@ -220,21 +186,13 @@ async def _run(command: list[str], stdin: bytes) -> bytes:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--alias", required=True, help="comma-separated model names")
-    parser.add_argument("--parallel", type=int, default=4)
-    parser.add_argument("--parent", type=int, default=os.getppid())
-    args = parser.parse_args(argv)
-    die_with_parent(args.parent)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+def _check_engine() -> None:
     if shutil.which(ESPEAK) is None:
         sys.exit(f"{ESPEAK} is not installed (apt-get install espeak-ng)")
-    server = SpeechServer(args.alias.split(","), args.parallel)
-    print(f"speech server for {args.alias} on {args.host}:{args.port}", flush=True)
-    web.run_app(server.app(), host=args.host, port=args.port, print=None)
+
+
+def main(argv: list[str] | None = None) -> None:
+    serve(__doc__ or "", argv, SpeechServer, kind="speech", parallel=4, check=_check_engine)
 
 
 if __name__ == "__main__":

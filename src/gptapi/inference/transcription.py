@@ -15,18 +15,16 @@ the field.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import queue
-import signal
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from gptapi.inference.child import die_with_parent
+from gptapi.inference.audio_http import AudioServer, Refused, error_response, serve
 from gptapi.inference.pcm import UnreadableAudio, read_wav, resample
 
 RATE = 16_000  # what the acoustic model was trained on
@@ -43,19 +41,6 @@ class Word:
     word: str
     start: float
     end: float
-
-
-class Refused(Exception):
-    def __init__(self, message: str, param: str, code: str = "invalid_value") -> None:
-        super().__init__(message)
-        self.param = param
-        self.code = code
-
-
-def _error(status: int, message: str, param: str | None, code: str | None) -> web.Response:
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return web.json_response(body, status=status)
 
 
 class Recognizer:
@@ -157,42 +142,27 @@ def render(
     return web.Response(text=head + "\n".join(cues), content_type="text/plain")
 
 
-class TranscriptionServer:
+class TranscriptionServer(AudioServer):
+    engine = "pocketsphinx"
+    path = "/v1/audio/transcriptions"
+    max_body_bytes = 64 << 20
+
     def __init__(self, aliases: list[str], slots: int) -> None:
-        self.aliases = aliases
-        self.slots = slots
+        super().__init__(aliases, slots)
         self.recognizer = Recognizer(slots)
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=64 << 20)
-        app.router.add_get("/health", self.health)
-        app.router.add_get("/props", self.props)
-        app.router.add_get("/v1/models", self.models)
-        app.router.add_post("/v1/audio/transcriptions", self.transcribe)
-        return app
-
-    async def health(self, _: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def props(self, _: web.Request) -> web.Response:
-        return web.json_response({"total_slots": self.slots})
-
-    async def models(self, _: web.Request) -> web.Response:
-        data = [{"id": a, "object": "model", "owned_by": "pocketsphinx"} for a in self.aliases]
-        return web.json_response({"object": "list", "data": data})
-
-    async def transcribe(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         try:
             form = await request.post()
         except ValueError:
-            return _error(400, "The body is not a multipart form.", None, None)
+            return error_response(400, "The body is not a multipart form.", None, None)
         try:
             audio, response_format, granularities = _read(form)
             samples, rate = read_wav(audio)
         except UnreadableAudio as exc:
-            return _error(400, f"Could not read the audio: {exc}", "file", "invalid_value")
+            return error_response(400, f"Could not read the audio: {exc}", "file", "invalid_value")
         except Refused as exc:
-            return _error(400, str(exc), exc.param, exc.code)
+            return error_response(400, str(exc), exc.param, exc.code)
         duration = len(samples) / rate if rate else 0.0
         pcm = (await asyncio.to_thread(resample, samples, rate, RATE)).tobytes()
         heard = await asyncio.to_thread(self.recognizer.words, pcm)
@@ -225,18 +195,7 @@ def _read(form: Any) -> tuple[bytes, str, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--alias", required=True, help="comma-separated model names")
-    parser.add_argument("--parallel", type=int, default=2)
-    parser.add_argument("--parent", type=int, default=os.getppid())
-    args = parser.parse_args(argv)
-    die_with_parent(args.parent)
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    server = TranscriptionServer(args.alias.split(","), args.parallel)
-    print(f"transcription server for {args.alias} on {args.host}:{args.port}", flush=True)
-    web.run_app(server.app(), host=args.host, port=args.port, print=None)
+    serve(__doc__ or "", argv, TranscriptionServer, kind="transcription", parallel=2)
 
 
 if __name__ == "__main__":
