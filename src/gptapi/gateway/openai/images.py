@@ -154,13 +154,7 @@ class ImageSurface:
             path=self.path,
             model=model,
             requested_model=request.model,
-            stream=False,
-            include_usage=False,
-            prompt_estimate=0,  # images are not metered in tokens
-            max_output=0,
             payload=payload,
-            prompt_texts=[],
-            prompt_token_count=0,
             images=count,
             image_price=price,
         )

@@ -28,20 +28,23 @@ class Metered:
     amount: int
 
 
-@dataclass(slots=True)
+# Keyword-only, so that a surface answered whole (no stream, nothing generated token by
+# token) names only what is its own.
+@dataclass(slots=True, kw_only=True)
 class Plan:
     # "chat.completions" | "completions" | "embeddings" | "rerank" | "responses" | "images"
     endpoint: str
     path: str  # upstream path
     model: CatalogModel
     requested_model: str
-    stream: bool
-    include_usage: bool  # the client asked for the usage chunk
-    prompt_estimate: int  # an upper bound on prompt tokens, for holds and TPM
-    max_output: int  # completion tokens reserved (max_tokens times n)
+    stream: bool = False
+    include_usage: bool = False  # the client asked for the usage chunk
+    prompt_estimate: int = 0  # an upper bound on prompt tokens, for holds and TPM
+    max_output: int = 0  # completion tokens reserved (max_tokens times n)
     payload: dict[str, Any]  # what goes upstream
-    prompt_texts: list[str]  # prompt text to count if usage never arrives (completions)
-    prompt_token_count: int  # prompt tokens given as ids (known exactly)
+    # Prompt text to count if usage never arrives (completions).
+    prompt_texts: list[str] = field(default_factory=list)
+    prompt_token_count: int = 0  # prompt tokens given as ids (known exactly)
     # Several generations (n > 1, or a list of prompts) go upstream as one single-choice
     # request each: llama-server's usage covers only one generation of a combined request,
     # and each generation takes a slot of its own. Each part: (payload, bills its prompt).

@@ -63,14 +63,8 @@ class SpeechSurface:
             path=self.path,
             model=model,
             requested_model=request.model,
-            stream=False,
-            include_usage=False,
-            prompt_estimate=0,
-            max_output=0,
             # The defaults are sent, so every server makes what OpenAI's would.
             payload={**body, "response_format": request.response_format, "speed": request.speed},
-            prompt_texts=[],
-            prompt_token_count=0,
             metered=metered,
             reply=_audio(request.response_format, metered),
         )
