@@ -11,7 +11,7 @@ import pytest
 from gptapi.inference.launcher import LocalFleet
 from tests.support.databases import BACKENDS, fresh_database
 from tests.support.platform import Platform, test_settings
-from tests.support.threads import Portal, wait_until
+from tests.support.threads import Portal
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -47,10 +47,5 @@ def platform(
     with fresh_database(backend, tmp) as url:
         platform = Platform(test_settings(url, tmp))
         platform.set_servers("local", llama_fleet.specs())
-        platform.start()
-        registry = platform.runtime.serving.registry
-        wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
-        try:
+        with platform.serving(timeout=30):
             yield platform
-        finally:
-            platform.stop()

@@ -86,13 +86,8 @@ def gateway(
         platform.set_servers(
             "images", [ServerSpec(model=m, base_url=sd.url) for m in (IMAGE, SIZED)]
         )
-        platform.start()
-        registry = platform.runtime.serving.registry
-        wait_until(lambda: bool(registry.servers) and all(s.healthy for s in registry.servers))
-        try:
+        with platform.serving():
             yield platform
-        finally:
-            platform.stop()
 
 
 def sdk(platform: Platform, account: Account) -> openai.OpenAI:

@@ -41,13 +41,10 @@ def gateway(
         platform = Platform(settings_for(url, tmp))
         platform.add_model(MODEL, input_price=OLD_IN, output_price=OLD_OUT)
         platform.set_servers("pricing", [ServerSpec(model=MODEL, base_url=upstream.url)])
-        platform.start()
-        registry = platform.runtime.serving.registry
-        wait_until(lambda: all(s.healthy for s in registry.servers), timeout=15)
         try:
-            yield platform
+            with platform.serving(timeout=15):
+                yield platform
         finally:
-            platform.stop()
             upstream.stop()
 
 

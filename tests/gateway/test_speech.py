@@ -29,7 +29,6 @@ from tests.support.audio_servers import audio_server, require
 from tests.support.databases import fresh_database
 from tests.support.fake_upstream import FakeLlamaServer
 from tests.support.platform import Account, Platform, test_settings as settings_for
-from tests.support.threads import wait_until
 
 PRICE = 15_000  # nano-dollars per character ($15 per 1M)
 CREDIT = 1_000_000_000
@@ -63,13 +62,10 @@ def gateway(
                 ServerSpec(model="chatty", base_url=down.url),
             ],
         )
-        platform.start()
-        registry = platform.runtime.serving.registry
-        wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
         try:
-            yield platform
+            with platform.serving(timeout=30):
+                yield platform
         finally:
-            platform.stop()
             down.stop()
 
 

@@ -27,7 +27,6 @@ from tests.support.audio_servers import audio_server, require
 from tests.support.databases import fresh_database
 from tests.support.fake_upstream import FakeLlamaServer
 from tests.support.platform import Account, Platform, test_settings as settings_for
-from tests.support.threads import wait_until
 
 PER_SECOND = 100_000  # nano-dollars ($0.006 a minute)
 CREDIT = 1_000_000_000
@@ -79,13 +78,10 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                 ServerSpec(model="whisper-broken", base_url=broken.url),
             ],
         )
-        platform.start()
-        registry = platform.runtime.serving.registry
-        wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
         try:
-            yield platform
+            with platform.serving(timeout=30):
+                yield platform
         finally:
-            platform.stop()
             down.stop()
             broken.stop()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -23,7 +24,7 @@ from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.money import dollars_to_nanos
 from gptapi.mail.message import Mailer
 from gptapi.models import ApiKey, CreditTransaction, Model, Organization, UsageLog
-from tests.support.threads import Portal, ThreadedUvicorn
+from tests.support.threads import Portal, ThreadedUvicorn, wait_until
 
 T = TypeVar("T")
 
@@ -74,6 +75,21 @@ class Platform:
         app = create_app(self.settings, clock=self.clock, mailer=self.mailer)
         self.server = ThreadedUvicorn(app).start()
         return self
+
+    @contextmanager
+    def serving(self, timeout: float = 30) -> Iterator[Platform]:
+        """Started, once its fleet has servers and every one of them is healthy; stopped
+        after."""
+        self.start()
+        try:
+            registry = self.runtime.serving.registry
+            wait_until(
+                lambda: bool(registry.servers) and all(s.healthy for s in registry.servers),
+                timeout=timeout,
+            )
+            yield self
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         if self.server is not None:

@@ -25,7 +25,6 @@ from tests.support.platform import Platform, test_settings
 from tests.support.posthog_double import PROJECT_KEY, PostHogDouble
 from tests.support.sentry_double import SentryDouble
 from tests.support.stripe_double import API_KEY, PLANS, WEBHOOK_SECRET, StripeDouble
-from tests.support.threads import wait_until
 from tests.web.browser import DESKTOP, ConsoleWatch, chromium, require_build
 
 
@@ -90,13 +89,8 @@ def site(
                 platform.add_model(name, kind=kind, input_price=price, output_price=0)
                 specs.append(ServerSpec(model=name, base_url=served))
             platform.set_servers("local", specs)
-            platform.start()
-            registry = platform.runtime.serving.registry
-            wait_until(lambda: all(s.healthy for s in registry.servers), timeout=30)
-            try:
+            with platform.serving(timeout=30):
                 yield platform
-            finally:
-                platform.stop()
 
 
 @pytest.fixture(scope="session")
