@@ -73,7 +73,7 @@ def test_the_image_installs_the_package_without_the_local_inference_extra() -> N
         "optional-dependencies"
     ]
     local = {requirement.split(">")[0].split("=")[0] for requirement in extras["local"]}
-    assert local == {"xllamacpp"}
+    assert local == {"xllamacpp", "pocketsphinx"}  # the local engines: llama.cpp, speech to text
     installs = [
         i["value"]
         for i in DOCKERFILE.structure
