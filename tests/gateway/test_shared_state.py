@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gptapi.admin import service
 from gptapi.gateway import announcements, shared
 from gptapi.gateway.credits import (
+    Charge,
     CreditStoreUnavailable,
     Hold,
     InsufficientCredit,
@@ -174,7 +176,8 @@ def test_holds_never_overdraw_across_processes(
             # Free requests (nothing held, nothing charged) go through every script too.
             free = await stores[1].reserve(org, 0)
             await stores[1].settle(free, 0)
-            await stores[1].committed(org, 0, 0, [free.id])
+            month = datetime.now(UTC).strftime("%Y-%m")
+            await stores[1].committed(org, 0, 0, [Charge(free.id, key.id, 0, month)])
             assert not [r for r in caplog.records if r.name.startswith("gptapi.gateway.shared")]
 
     with fresh_database("sqlite", tmp_path) as url:
@@ -199,12 +202,15 @@ def test_a_key_spend_cap_is_one_figure_across_processes(prefix: str, tmp_path: P
             # Another key of the organisation is not held back by this one's cap.
             assert (await stores[1].reserve(org, 100)).amount == 100
 
-            # Each costs 60 in the end: 300 spent, so two more fit below 500.
+            # Each costs 60 in the end: 300 spent, so two more fit below 500. The last settle
+            # never reaches Redis (it timed out on a starved machine): its usage row still
+            # counts, as the commit itself adds what was charged.
             books = Books(sessions, organization, key, stores[0], None)  # type: ignore[arg-type]
             writer = UsageWriter(engine, stores[0], batch_max=50)
             runner = asyncio.create_task(writer.run())
             for i, hold in enumerate(holds):
-                await stores[i % 3].settle(hold, 60)
+                if i < len(holds) - 1:
+                    await stores[i % 3].settle(hold, 60)
                 await writer.submit(_entry(books, 60, hold.id))
             await writer.close()
             await runner

@@ -12,9 +12,9 @@ from sqlalchemy import text
 
 from gptapi.admin import service
 from gptapi.billing.reconcile import reconcile
-from gptapi.kit.clock import month_start
+from gptapi.kit.clock import month_start, next_month
 from gptapi.kit.db import create_engine, session_maker
-from gptapi.usage_history.partitions import DEFAULT, next_month, partition_name
+from gptapi.usage_history.partitions import DEFAULT, partition_name
 from gptapi.workers.usage_history import ensure_partitions
 from tests.support.databases import fresh_database
 from tests.usage_history.books import book, open_books

@@ -57,6 +57,17 @@ class Hold:
     id: str = ""  # names the hold in a shared store
 
 
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """A usage row just committed, as a shared store needs it: the hold it closes, and the
+    cost its key's spend this month (`YYYY-MM`, UTC) grows by."""
+
+    hold_id: str
+    key_id: uuid.UUID
+    cost: int
+    month: str
+
+
 class CreditStore(Protocol):
     """What the gateway needs of credit holds, in memory or on Redis."""
 
@@ -69,7 +80,7 @@ class CreditStore(Protocol):
     async def release(self, hold: Hold) -> None: ...
 
     async def committed(
-        self, organization_id: uuid.UUID, cost: int, balance: int, hold_ids: Iterable[str] = ()
+        self, organization_id: uuid.UUID, cost: int, balance: int, charges: Iterable[Charge] = ()
     ) -> None: ...
 
     def held(self, organization_id: uuid.UUID) -> int: ...
@@ -120,7 +131,7 @@ class CreditAccounts:
             self._accounts[hold.organization_id].held -= hold.amount
 
     async def committed(
-        self, organization_id: uuid.UUID, cost: int, balance: int, hold_ids: Iterable[str] = ()
+        self, organization_id: uuid.UUID, cost: int, balance: int, charges: Iterable[Charge] = ()
     ) -> None:
         """Called by the usage writer once rows costing `cost` are committed."""
         account = self._accounts.get(organization_id)

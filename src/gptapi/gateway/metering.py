@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gptapi.gateway.credits import CreditStore
+from gptapi.gateway.credits import Charge, CreditStore
 from gptapi.gateway.metrics import LEDGER_BATCH_SIZE, USAGE_QUEUE_DEPTH
 from gptapi.kit.db import connect_sqlite, is_sqlite
 
@@ -445,13 +445,15 @@ class UsageWriter:
         LEDGER_BATCH_SIZE.observe(len(entries))
         balances = await self._store.write(entries, replay=replay)
         costs: dict[uuid.UUID, int] = defaultdict(int)
-        holds: dict[uuid.UUID, list[str]] = defaultdict(list)
+        charges: dict[uuid.UUID, list[Charge]] = defaultdict(list)
         for entry in entries:
             costs[entry.organization_id] += entry.cost_nanos
             if entry.hold_id:
-                holds[entry.organization_id].append(entry.hold_id)
+                month = entry.created_at.strftime("%Y-%m")  # UTC, as caps count months
+                charge = Charge(entry.hold_id, entry.api_key_id, entry.cost_nanos, month)
+                charges[entry.organization_id].append(charge)
         # Costs of this batch leave `pending` now, including any a retry found committed.
         for organization_id, cost in costs.items():
             await self._accounts.committed(
-                organization_id, cost, balances[organization_id], holds[organization_id]
+                organization_id, cost, balances[organization_id], charges[organization_id]
             )

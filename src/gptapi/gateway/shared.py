@@ -34,13 +34,23 @@ log = logging.getLogger(__name__)
 SOCKET_TIMEOUT_SECONDS = 1.0
 
 
+# Connections one process opens to Redis. A burst beyond them waits for one to come back,
+# where redis-py's default pool would refuse the request at once; the wait is longer than
+# the socket timeout, as it measures this process's own congestion, not Redis being down.
+MAX_CONNECTIONS = 100
+POOL_WAIT_SECONDS = 5.0
+
+
 def connect(url: str) -> aioredis.Redis:
-    return aioredis.from_url(
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_SECONDS,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         health_check_interval=30,
     )
+    return aioredis.Redis.from_pool(pool)
 
 
 # ------------------------------------------------------------------ rate limits

@@ -18,6 +18,7 @@ across every process as exactly as the balance does.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import uuid
@@ -32,13 +33,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from gptapi.gateway.credits import (
+    Charge,
     CreditStoreUnavailable,
     Hold,
     InsufficientCredit,
     SpendCap,
     SpendCapReached,
 )
-from gptapi.kit.clock import month_start
+from gptapi.kit.clock import month_start, next_month
 from gptapi.kit.db import SessionMaker
 from gptapi.models import Organization
 from gptapi.usage_sums import cost_by_key
@@ -139,20 +141,23 @@ return 1
 # ARGV: entry id.
 _RELEASE = _CREDIT_LIB + "drop(ARGV[1])\nreturn 1\n"
 
-# ARGV: cost committed to the database, then the entry ids it settled. A capped key's
-# charges move from its uncommitted charges to its month's spend.
+# ARGV: cost committed to the database, then per usage row committed: the entry id it
+# settled, its key, its cost and its month. A capped key's month-to-date spend grows by the
+# committed cost itself, so it counts even when the settle never reached Redis (a timeout
+# on a starved machine) or the entry expired first; `e:` is bumped so a spend load that
+# read the database before this commit is discarded.
 _COMMIT = (
     _CREDIT_LIB
     + """
-for i = 2, #ARGV do
-  local a = tonumber(redis.call('HGET', amt, ARGV[i]) or '0')
+for i = 2, #ARGV, 4 do
+  local key, month = ARGV[i + 1], ARGV[i + 3]
   local owner = drop(ARGV[i])
-  if owner ~= '' then
-    local key, month = string.match(owner, '^(.-):(.*)$')
+  local loaded = redis.call('HGET', acct, 'm:' .. key)
+  if owner ~= '' or loaded then
     redis.call('HINCRBY', acct, 'e:' .. key, 1)
-    if a < 0 and redis.call('HGET', acct, 'm:' .. key) == month then
-      redis.call('HINCRBY', acct, 's:' .. key, 0 - a)
-    end
+  end
+  if loaded == month then
+    redis.call('HINCRBY', acct, 's:' .. key, ARGV[i + 2])
   end
 end
 if redis.call('HEXISTS', acct, 'balance') == 0 then return 0 end
@@ -264,9 +269,10 @@ class RedisCreditAccounts:
             await self._call(self._release, hold.organization_id, [hold.id])
 
     async def committed(
-        self, organization_id: uuid.UUID, cost: int, balance: int, hold_ids: Iterable[str] = ()
+        self, organization_id: uuid.UUID, cost: int, balance: int, charges: Iterable[Charge] = ()
     ) -> None:
-        await self._call(self._commit, organization_id, [cost, *hold_ids])
+        rows = [(c.hold_id, c.key_id.hex, c.cost, c.month) for c in charges]
+        await self._call(self._commit, organization_id, [cost, *itertools.chain(*rows)])
 
     def held(self, organization_id: uuid.UUID) -> int:
         """Open holds of this organisation in this process (requests still running)."""
@@ -304,10 +310,13 @@ class RedisCreditAccounts:
         """Read the key's spend this month from the database into Redis."""
         key = cap.key_id.hex
         epoch = await self._client.hget(keys[0], f"e:{key}")
+        # The whole month, not up to `now`: a row committed (and counted in `epoch`) after
+        # this request arrived but before `epoch` was read must be in the figure too.
+        start = month_start(now)
         try:
             async with self._sessions() as session:
                 spend = await cost_by_key(
-                    session, organization_id, month_start(now), now, key_id=cap.key_id
+                    session, organization_id, start, next_month(start), key_id=cap.key_id
                 )
         except (SQLAlchemyError, OSError) as exc:
             log.warning("database unreachable (%s): key spend not loaded", exc)

@@ -42,3 +42,12 @@ def parse_rfc3339(text: str) -> datetime:
 def month_start(moment: datetime) -> datetime:
     """The start of `moment`'s calendar month in UTC: spend caps and refill caps reset then."""
     return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def next_month(month: datetime) -> datetime:
+    """The start of the month after `month` (itself the start of a month)."""
+    return (
+        month.replace(year=month.year + 1, month=1)
+        if month.month == 12
+        else month.replace(month=month.month + 1)
+    )

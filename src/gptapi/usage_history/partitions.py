@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gptapi.kit.clock import month_start
+from gptapi.kit.clock import month_start, next_month
 
 TABLE = "usage_logs"
 # Any fixed number: two workers never create or drop the same partition at once.
@@ -44,14 +44,6 @@ def in_schema(name: str | None, kind: str, _parents: object) -> bool:
     """Alembic's `include_name`: usage_logs' partitions are data, not schema (the models
     describe the partitioned table, not the months it happens to hold)."""
     return not (kind == "table" and name is not None and is_partition(name))
-
-
-def next_month(month: datetime) -> datetime:
-    return (
-        month.replace(year=month.year + 1, month=1)
-        if month.month == 12
-        else month.replace(month=month.month + 1)
-    )
 
 
 def partition_name(month: datetime) -> str:

@@ -40,7 +40,7 @@ from gptapi.console.deps import OrgContext
 from gptapi.console.errors import ApiError, bad_request, conflict, not_found
 from gptapi.console.usage.money import usd
 from gptapi.kit import cursor as keyset
-from gptapi.kit.clock import Clock, month_start
+from gptapi.kit.clock import Clock, month_start, next_month
 from gptapi.kit.money import dollars_to_nanos
 from gptapi.models import BillingAccount, StripePayment
 
@@ -301,12 +301,7 @@ def parse_month(text: str) -> tuple[datetime, datetime]:
         start = datetime.strptime(text, "%Y-%m").replace(tzinfo=UTC)
     except ValueError:
         raise bad_request("Months look like 2026-05.", param="month") from None
-    end = (
-        start.replace(year=start.year + 1, month=1)
-        if start.month == 12
-        else start.replace(month=start.month + 1)
-    )
-    return start, end
+    return start, next_month(start)
 
 
 def _spend_lines(rows: Iterable[tuple[str, int, int]]) -> list[SpendLine]:
