@@ -42,6 +42,7 @@ from gptapi.gateway.middleware import RequestContextMiddleware
 from gptapi.gateway.openai.response_store import ResponseStore
 from gptapi.gateway.openai.router import SURFACE_PATHS, OpenAIPipeline, routes as openai_routes
 from gptapi.gateway.openai.serving import OpenAIServing
+from gptapi.gateway.realtime import routes as realtime_routes
 from gptapi.gateway.traffic import DeploymentTraffic
 from gptapi.gateway.upstream.client import UpstreamClient
 from gptapi.gateway.upstream.fleet import load_specs
@@ -333,6 +334,7 @@ def create_app(
     app.state.mailer = mailer
     app.state.readiness = Readiness()
     app.router.routes.extend(openai_routes)
+    app.router.routes.extend(realtime_routes)
     app.include_router(console_router())
     app.include_router(dev_mailbox_page)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_request_body_bytes)

@@ -155,6 +155,11 @@ class OpenAIServing:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise errors.invalid_api_key(header)
+        return await self.authenticate_key(token)
+
+    async def authenticate_key(self, token: str) -> KeyContext:
+        """The context of an API key, however it was presented; an OpenAIError if it may
+        not make inference requests."""
         try:
             context = await self.keys.authenticate(token)
         except (SQLAlchemyError, OSError):
@@ -168,10 +173,24 @@ class OpenAIServing:
 
     async def handle(self, request: Request, surface: Surface) -> Response:
         started = time.perf_counter()
-        request_id: str = request.scope["state"]["request_id"]
         context = await self.authenticate(request)
         reading = self._reading.get(surface.endpoint)
         body, size = await (reading.read(request) if reading else _read_json(request))
+        return await self.serve(request, surface, context, body, size, started)
+
+    async def serve(
+        self,
+        request: Request,
+        surface: Surface,
+        context: KeyContext,
+        body: dict[str, Any],
+        size: int,
+        started: float,
+    ) -> Response:
+        """A request whose key is checked and whose body is read, answered: admitted,
+        forwarded, billed. `request` gives its id (`scope["state"]`) and tells when its client
+        leaves (`receive`). A WebSocket session runs each of its turns through here."""
+        request_id: str = request.scope["state"]["request_id"]
         preparing = self._preparing.get(surface.endpoint)
         if preparing is not None:
             # Earlier turns the request refers to (`previous_response_id`) become part of it

@@ -1,0 +1,245 @@
+"""One WebSocket session: its key, its events, and its turns through the /v1 pipeline.
+
+A session is authenticated once, when it opens, with the key in an `Authorization: Bearer`
+header or, from a browser (which cannot set headers on a WebSocket), in the subprotocol
+`openai-insecure-api-key.<key>` beside `realtime`, as OpenAI's Realtime API takes it. A
+refused key gets an `error` event, then close code 1008.
+
+Each piece of work a session does (a sentence spoken, a stretch of audio transcribed, a
+chat reply) is a turn: an ordinary request to a /v1 surface, run by `OpenAIServing.serve`
+with the session's key, so it is rate limited, held, metered, billed and logged exactly as
+the same HTTP request would be, with a request id of its own that its events name.
+
+Backpressure: what the client sends becomes jobs in a short queue, done one at a time in
+order. While the queue is full the session stops reading the socket, so a client sending
+faster than its turns run is slowed by TCP rather than buffered without end. When the client
+leaves, the turn running is cancelled (it is billed as any request whose client left: audio
+and unanswered turns cost nothing) and the jobs still queued are dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from gptapi.gateway import errors
+from gptapi.gateway.errors import OpenAIError
+from gptapi.gateway.keys import KeyContext
+from gptapi.gateway.openai.serving import OpenAIServing
+from gptapi.kit.ids import request_id as new_request_id
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "realtime"
+KEY_PROTOCOL = "openai-insecure-api-key."
+POLICY_VIOLATION = 1008  # close code: the key was refused
+QUEUED_JOBS = 4
+
+Job = Callable[[], Awaitable[None]]
+
+
+class ClientLeft(Exception):
+    """The client closed the socket (or the connection dropped)."""
+
+
+def _offered_key(websocket: WebSocket) -> str | None:
+    header = websocket.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+    protocol: str
+    for protocol in websocket.scope.get("subprotocols", ()):
+        if protocol.startswith(KEY_PROTOCOL):
+            return protocol[len(KEY_PROTOCOL) :]
+    return None
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, serving: OpenAIServing, context: KeyContext) -> None:
+        self.websocket = websocket
+        self.serving = serving
+        self.context = context
+        self._gone = asyncio.Event()
+        self._jobs: asyncio.Queue[Job] = asyncio.Queue(maxsize=QUEUED_JOBS)
+
+    @classmethod
+    async def open(cls, websocket: WebSocket) -> Session | None:
+        """The session, accepted and authenticated; None once a refused one is closed."""
+        serving: OpenAIServing = websocket.app.state.serving
+        offered = websocket.scope.get("subprotocols", ())
+        await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        token = _offered_key(websocket)
+        try:
+            if token is None:
+                raise errors.missing_api_key()
+            if not token:
+                raise errors.invalid_api_key(websocket.headers.get("authorization", ""))
+            context = await serving.authenticate_key(token)
+        except OpenAIError as refused:
+            await websocket.send_text(orjson.dumps({"type": "error", **refused.body()}).decode())
+            await websocket.close(POLICY_VIOLATION, refused.code or "invalid_api_key")
+            return None
+        return cls(websocket, serving, context)
+
+    # ------------------------------------------------------------ what the client sends
+
+    async def run(
+        self,
+        on_event: Callable[[dict[str, Any]], Awaitable[None]],
+        on_audio: Callable[[bytes], Awaitable[None]],
+    ) -> None:
+        """Read the client's messages until it leaves, handing JSON events to `on_event`
+        and binary frames to `on_audio`, while the queued jobs run in order."""
+        worker = asyncio.create_task(self._work())
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                try:
+                    data = message.get("bytes")
+                    if data is not None:
+                        await on_audio(data)
+                        continue
+                    event = await self._event(message.get("text") or "")
+                    if event is not None:
+                        await on_event(event)
+                except OpenAIError as error:  # the client's mistake: said, and the session goes on
+                    await self.error_later(error)
+        except ClientLeft:
+            pass
+        finally:
+            self._gone.set()
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
+    async def _event(self, text: str) -> dict[str, Any] | None:
+        try:
+            event = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            event = None
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            await self.error_later(
+                errors.invalid_request(
+                    "Each text message is a JSON object with a string 'type'.",
+                    code="invalid_event",
+                )
+            )
+            return None
+        return event
+
+    async def queue(self, job: Job) -> None:
+        """Run `job` after those queued before it; waits while the queue is full."""
+        await self._jobs.put(job)
+
+    async def error_later(self, error: OpenAIError) -> None:
+        """Report an error in the order of the session's output: after the jobs queued."""
+        await self.queue(lambda: self.send_error(error))
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._jobs.get()
+            try:
+                await job()
+            except OpenAIError as error:
+                await self.send_error(error)
+            except ClientLeft:
+                self._gone.set()  # nothing more to say to a client that left
+                return
+            except Exception:
+                log.exception(
+                    "unhandled error in a WebSocket session on %s", self.websocket.url.path
+                )
+                await self.send_error(errors.internal_error())
+
+    # ------------------------------------------------------------ what the session sends
+
+    async def send_event(self, kind: str, **fields: Any) -> None:
+        await self._send(orjson.dumps({"type": kind, **fields}), text=True)
+
+    async def send_audio(self, audio: bytes, chunk: int = 32_768) -> None:
+        for start in range(0, len(audio), chunk):
+            await self._send(audio[start : start + chunk], text=False)
+
+    async def send_error(self, error: OpenAIError) -> None:
+        request_id = error.headers.get("x-request-id")
+        named = {"request_id": request_id} if request_id else {}
+        await self.send_event("error", **named, **error.body())
+
+    async def _send(self, data: bytes, *, text: bool) -> None:
+        if self._gone.is_set() or self.websocket.application_state != WebSocketState.CONNECTED:
+            raise ClientLeft
+        message: Message = (
+            {"type": "websocket.send", "text": data.decode()}
+            if text
+            else {"type": "websocket.send", "bytes": data}
+        )
+        try:
+            await self.websocket.send(message)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:
+            # (The server's word for a socket closed under the send varies.)
+            raise ClientLeft from exc
+
+    # ------------------------------------------------------------ turns
+
+    async def turn(self, path: str, body: dict[str, Any], size: int | None = None) -> Turn:
+        """`body` sent to the /v1 surface at `path` under the session's key; an OpenAIError
+        (naming its request id) when it is refused or fails, ClientLeft when the client
+        went away first."""
+        request_id = new_request_id()
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": path,
+            "headers": [],
+            "query_string": b"",
+            "state": {"request_id": request_id},
+        }
+        request = Request(scope, self._receive)
+        shown = len(orjson.dumps(body)) if size is None else size
+        surface = self.serving.surfaces[path]
+        try:
+            response = await self.serving.serve(
+                request, surface, self.context, body, shown, time.perf_counter()
+            )
+        except OpenAIError as error:
+            error.headers["x-request-id"] = request_id
+            raise
+        if response.status_code != 200:
+            raise ClientLeft
+        return Turn(request_id, response)
+
+    async def _receive(self) -> Message:
+        # What a turn's request hears from its "client": nothing, until the session's does.
+        await self._gone.wait()
+        return {"type": "http.disconnect"}
+
+
+class Turn:
+    """A turn's answer: its request id, body and charge."""
+
+    def __init__(self, request_id: str, response: Response) -> None:
+        self.request_id = request_id
+        self.body = bytes(response.body)
+        self.headers = response.headers
+        self.media_type = response.media_type or ""
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = orjson.loads(self.body)
+        return data
+
+    @property
+    def cost_nanos(self) -> int:
+        shown = self.headers.get("x-request-cost-nanos")
+        if shown is not None:
+            return int(shown)
+        return int(self.json()["usage"]["cost_nanos"])
