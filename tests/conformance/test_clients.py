@@ -2,11 +2,18 @@
 application would use them, against the platform over real llama.cpp.
 
 - `node/clients.mjs`: openai-node and the Vercel AI SDK (`openai()` over the Responses API,
-  `openai.chat()` over chat completions). The AI SDK is held at major 6: major 7 needs
-  Node 22 and this platform's machines run Node 20.
+  `openai.chat()` over chat completions), for text, speech, transcription and images, and
+  openai-node's generic `post` for rerank, which neither openai-node nor `@ai-sdk/openai`
+  has a method for. The AI SDK is held at major 6: major 7 needs Node 22 and this
+  platform's machines run Node 20.
 - `python/frameworks.py`: LangChain and LlamaIndex, in an environment of their own
   (`.venv-conformance`, from `python/requirements.txt`): LlamaIndex holds openai below 3.
   openai-python itself is driven throughout tests/gateway.
+
+The platform is the module's own: the chat and embedding models on the session's llama.cpp
+servers, `tts-1` and `whisper-1` on the real local speech and transcription servers, and the
+image and rerank models on doubles of their outside servers (stable-diffusion.cpp's
+sd-server, a llama-server started with `--reranking`).
 
 Each scenario runs in its own process and fails on anything the client would not accept."""
 
@@ -15,11 +22,18 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.platform import Platform
+from gptapi.gateway.upstream.registry import ServerSpec
+from gptapi.inference.launcher import LocalFleet
+from tests.support.audio_servers import audio_server
+from tests.support.databases import fresh_database
+from tests.support.fake_reranker import FakeReranker
+from tests.support.platform import Platform, test_settings as settings_for
+from tests.support.sd_server_double import SdServerDouble
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -35,6 +49,48 @@ PYTHON_SCENARIOS = [
 CONFORMANCE_PYTHON = ROOT / ".venv-conformance" / "bin" / "python"
 # One backend: the wire format does not depend on the database.
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+# node/clients.mjs names these models too.
+IMAGE_MODEL = "sd-image"
+RERANK_MODEL = "rerank"
+
+
+@pytest.fixture(scope="module")
+def platform(
+    backend: str, llama_fleet: LocalFleet, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    tmp: Path = tmp_path_factory.mktemp(f"conformance-{backend}")
+    images = SdServerDouble().start()
+    reranker = FakeReranker().start()
+    try:
+        with (
+            audio_server("speech", tmp, "tts-1") as spoken,
+            audio_server("transcription", tmp, "whisper-1") as heard,
+            fresh_database(backend, tmp) as url,
+        ):
+            platform = Platform(settings_for(url, tmp))
+            platform.add_model("tts-1", kind="speech", input_price=15_000, output_price=0)
+            platform.add_model(
+                "whisper-1", kind="transcription", input_price=100_000, output_price=0
+            )
+            platform.add_model(
+                IMAGE_MODEL, kind="image", input_price=0, output_price=0, nanos_per_image=20_000_000
+            )
+            platform.add_model(RERANK_MODEL, kind="rerank", input_price=20, output_price=0)
+            platform.set_servers("local", llama_fleet.specs())
+            platform.set_servers(
+                "media",
+                [
+                    ServerSpec(model="tts-1", base_url=spoken),
+                    ServerSpec(model="whisper-1", base_url=heard),
+                    ServerSpec(model=IMAGE_MODEL, base_url=images.url),
+                    ServerSpec(model=RERANK_MODEL, base_url=reranker.url),
+                ],
+            )
+            with platform.serving(timeout=30):
+                yield platform
+    finally:
+        images.stop()
+        reranker.stop()
 
 
 def _run(platform: Platform, command: list[str], cwd: Path) -> None:

@@ -120,8 +120,16 @@ class Platform:
         self.portal.call(work())
 
     def add_model(
-        self, internal_name: str, *, input_price: int, output_price: int, kind: str = "chat"
+        self,
+        internal_name: str,
+        *,
+        input_price: int,
+        output_price: int,
+        kind: str = "chat",
+        **columns: Any,
     ) -> None:
+        """`columns` sets the model's other fields, such as an image model's `nanos_per_image`."""
+
         async def work() -> None:
             async with self.sessions() as session, session.begin():
                 session.add(
@@ -131,6 +139,7 @@ class Platform:
                         kind=kind,
                         input_price_per_million_tokens=input_price,
                         output_price_per_million_tokens=output_price,
+                        **columns,
                     )
                 )
 

@@ -4,8 +4,19 @@
 import assert from "node:assert/strict";
 
 import { createOpenAI } from "@ai-sdk/openai";
-import { generateText, jsonSchema, Output, stepCountIs, streamText, tool, embed } from "ai";
-import OpenAI from "openai";
+import {
+  embed,
+  experimental_generateImage as generateImage,
+  experimental_generateSpeech as generateSpeech,
+  experimental_transcribe as transcribe,
+  generateText,
+  jsonSchema,
+  Output,
+  stepCountIs,
+  streamText,
+  tool,
+} from "ai";
+import OpenAI, { toFile } from "openai";
 
 const baseURL = process.env.GPTAPI_BASE_URL;
 const apiKey = process.env.GPTAPI_KEY;
@@ -26,6 +37,13 @@ const weather = {
 };
 const ask = [{ role: "user", content: "What is the weather in Paris?" }];
 const COLOURS = ["red", "green", "blue", "yellow"];
+// The local speech and transcription engines agree on these words exactly.
+const COUNTED = "One two three four five.";
+const HEARD = "one two three four five";
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+// The platform's image and rerank models (tests/conformance/test_clients.py).
+const IMAGE_MODEL = "sd-image";
+const RERANK_MODEL = "rerank";
 
 function sdkWeather() {
   return tool({
@@ -37,6 +55,24 @@ function sdkWeather() {
     }),
     execute: async ({ city }) => `Sunny and 21 degrees in ${city}.`,
   });
+}
+
+function isWav(bytes) {
+  const header = Buffer.from(bytes.subarray(0, 12));
+  return header.toString("latin1", 0, 4) === "RIFF" && header.toString("latin1", 8, 12) === "WAVE";
+}
+
+function speak(text) {
+  return client.audio.speech.create({
+    model: "tts-1",
+    voice: "alloy",
+    input: text,
+    response_format: "wav",
+  });
+}
+
+async function spokenWav(text) {
+  return new Uint8Array(await (await speak(text)).arrayBuffer());
 }
 
 function costOf(usage) {
@@ -280,6 +316,50 @@ const scenarios = {
     await assert.rejects(bad.models.list(), (error) => error instanceof OpenAI.AuthenticationError);
   },
 
+  async "node-speech"() {
+    const { data, response } = await speak(COUNTED).withResponse();
+    assert.ok(isWav(new Uint8Array(await data.arrayBuffer())), "a WAV file");
+    assert.match(response.headers.get("x-request-cost"), /^\d+\.\d{9}$/);
+  },
+
+  async "node-transcription"() {
+    const transcription = await client.audio.transcriptions.create({
+      model: "whisper-1",
+      file: await toFile(await spokenWav(COUNTED), "counted.wav", { type: "audio/wav" }),
+    });
+    assert.equal(transcription.text, HEARD);
+    assert.equal(transcription.usage.type, "duration");
+    assert.ok(transcription.usage.seconds > 0);
+  },
+
+  async "node-images"() {
+    const result = await client.images.generate({
+      model: IMAGE_MODEL,
+      prompt: "A lighthouse at dusk.",
+      response_format: "b64_json",
+    });
+    assert.equal(result.data.length, 1);
+    const image = Buffer.from(result.data[0].b64_json, "base64");
+    assert.ok(image.subarray(0, 8).equals(PNG_SIGNATURE), "a PNG image");
+  },
+
+  async "node-rerank"() {
+    // openai-node has no rerank method: its generic `post` is how it reaches other endpoints.
+    const documents = [
+      "Berlin is the capital of Germany.",
+      "Paris is the capital of France.",
+      "Bananas are rich in potassium.",
+    ];
+    const ranked = await client.post("/rerank", {
+      body: { model: RERANK_MODEL, query: "What is the capital of France?", documents },
+    });
+    assert.equal(ranked.results.length, documents.length);
+    assert.equal(ranked.results[0].index, 1);
+    const scores = ranked.results.map((result) => result.relevance_score);
+    assert.deepEqual(scores, scores.toSorted((a, b) => b - a), "most relevant first");
+    assert.ok(ranked.usage.prompt_tokens > 0);
+  },
+
   // ---------------------------------------------------------------- Vercel AI SDK
   async "ai-sdk-responses"() {
     // `openai(model)` speaks the Responses API.
@@ -372,6 +452,33 @@ const scenarios = {
       providerOptions: { openai: { dimensions: 16 } },
     });
     assert.equal(result.embedding.length, 16);
+  },
+
+  async "ai-sdk-speech"() {
+    // The SDK's defaults: voice alloy, MP3.
+    const result = await generateSpeech({ model: provider.speech("tts-1"), text: COUNTED });
+    assert.deepEqual(result.warnings, []);
+    assert.equal(result.audio.mediaType, "audio/mpeg");
+    assert.ok(result.audio.uint8Array.length > 1000, "more than a header");
+  },
+
+  async "ai-sdk-transcription"() {
+    const result = await transcribe({
+      model: provider.transcription("whisper-1"),
+      audio: await spokenWav(COUNTED),
+    });
+    assert.equal(result.text, HEARD);
+    assert.ok(result.durationInSeconds > 0, "the duration from `usage`");
+  },
+
+  async "ai-sdk-image"() {
+    const result = await generateImage({
+      model: provider.image(IMAGE_MODEL),
+      prompt: "A lighthouse at dusk.",
+    });
+    assert.deepEqual(result.warnings, []);
+    assert.equal(result.image.mediaType, "image/png");
+    assert.ok(Buffer.from(result.image.uint8Array.subarray(0, 8)).equals(PNG_SIGNATURE));
   },
 };
 
