@@ -9,8 +9,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from gptapi.console.webhooks import repository as repo
 from gptapi.kit.db import SessionMaker
+from gptapi.webhooks import repository as repo
 
 if TYPE_CHECKING:
     from gptapi.workers import WorkerContext

@@ -31,14 +31,14 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.config import Settings
-from gptapi.console.webhooks import repository as repo
-from gptapi.console.webhooks.signing import headers as signed_headers, payload, secret_sealer
-from gptapi.console.webhooks.usage_events import emit_usage_created, emit_usage_daily
 from gptapi.kit.clock import Clock
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.ssrf import BlockedDestination, EgressGuard
 from gptapi.mail.message import Mail, Mailer
 from gptapi.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from gptapi.webhooks import repository as repo
+from gptapi.webhooks.signing import headers as signed_headers, payload, secret_sealer
+from gptapi.webhooks.usage_events import emit_usage_created, emit_usage_daily
 
 if TYPE_CHECKING:
     from gptapi.workers import WorkerContext

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
-from gptapi.console.webhooks.usage_events import SETTLE
 from gptapi.models import Model, UsageLog, WebhookDelivery, WebhookEndpoint
+from gptapi.webhooks.usage_events import SETTLE
 from gptapi.workers.webhooks import LEASE_MARGIN_SECONDS, Claim
 from tests.support.console import Member, sign_in
 from tests.support.webhooks import Hooks, Receiver, Reply

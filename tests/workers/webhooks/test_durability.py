@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
 from gptapi.console.state import resolve_secret_key
-from gptapi.console.webhooks.signing import generate_secret, secret_sealer
 from gptapi.models import WebhookDelivery, WebhookEndpoint
 from gptapi.outbox import emit
+from gptapi.webhooks.signing import generate_secret, secret_sealer
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings as settings_for
 from tests.support.threads import wait_until

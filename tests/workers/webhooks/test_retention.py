@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.admin import service
-from gptapi.console.webhooks import repository as repo
 from gptapi.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from gptapi.webhooks import repository as repo
 from gptapi.workers.webhook_retention import prune_webhook_log
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings as settings_for

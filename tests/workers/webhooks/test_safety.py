@@ -8,9 +8,9 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.console.webhooks.signing import generate_secret, secret_sealer
 from gptapi.kit.ssrf import EgressGuard
 from gptapi.models import WebhookAttempt, WebhookEndpoint
+from gptapi.webhooks.signing import generate_secret, secret_sealer
 from tests.support.console import sign_in
 from tests.support.webhooks import Hooks, Receiver
 

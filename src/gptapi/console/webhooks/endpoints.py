@@ -26,7 +26,7 @@ from gptapi.console.webhooks.schemas import (
     SecretRotate,
     SecretRotated,
 )
-from gptapi.console.webhooks.signing import secret_sealer
+from gptapi.webhooks.signing import secret_sealer
 
 router = APIRouter(tags=["webhooks"])
 ENDPOINTS = "/orgs/{org_id}/webhooks"

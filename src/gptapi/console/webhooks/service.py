@@ -12,7 +12,6 @@ from gptapi.console import audit
 from gptapi.console.deps import OrgContext
 from gptapi.console.errors import bad_request, conflict, forbidden, not_found
 from gptapi.console.permissions import allows
-from gptapi.console.webhooks import repository as repo
 from gptapi.console.webhooks.catalog import EVENT_TYPES, TEST_EVENT, EventType
 from gptapi.console.webhooks.schemas import (
     AttemptOut,
@@ -26,10 +25,11 @@ from gptapi.console.webhooks.schemas import (
     Replay,
     SecretRotated,
 )
-from gptapi.console.webhooks.signing import generate_secret, payload
 from gptapi.kit.sealed import Sealer
 from gptapi.kit.ssrf import BlockedDestination, EgressGuard
 from gptapi.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from gptapi.webhooks import repository as repo
+from gptapi.webhooks.signing import generate_secret, payload
 
 MAX_ENDPOINTS = 20
 EXAMPLE_TIMESTAMP = "2026-01-15T10:02:04Z"

@@ -16,11 +16,11 @@ from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gptapi.console.webhooks.repository import subscribed_organizations
 from gptapi.kit.clock import rfc3339
 from gptapi.kit.db import SessionMaker
 from gptapi.models import Model, UsageLog, WebhookCursor
 from gptapi.outbox import emit
+from gptapi.webhooks.repository import subscribed_organizations
 
 USAGE_CREATED = "usage.created"
 USAGE_DAILY = "usage.daily"
