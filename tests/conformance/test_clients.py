@@ -29,7 +29,7 @@ import pytest
 
 from gptapi.gateway.upstream.registry import ServerSpec
 from gptapi.inference.launcher import LocalFleet
-from tests.support.audio_servers import audio_server
+from tests.support.audio_servers import local_audio
 from tests.support.databases import fresh_database
 from tests.support.fake_reranker import FakeReranker
 from tests.support.platform import Platform, test_settings as settings_for
@@ -62,32 +62,24 @@ def platform(
     images = SdServerDouble().start()
     reranker = FakeReranker().start()
     try:
-        with (
-            audio_server("speech", tmp, "tts-1") as spoken,
-            audio_server("transcription", tmp, "whisper-1") as heard,
-            fresh_database(backend, tmp) as url,
-        ):
+        with fresh_database(backend, tmp) as url:
             platform = Platform(settings_for(url, tmp))
-            platform.add_model("tts-1", kind="speech", input_price=15_000, output_price=0)
-            platform.add_model(
-                "whisper-1", kind="transcription", input_price=100_000, output_price=0
-            )
             platform.add_model(
                 IMAGE_MODEL, kind="image", input_price=0, output_price=0, nanos_per_image=20_000_000
             )
             platform.add_model(RERANK_MODEL, kind="rerank", input_price=20, output_price=0)
             platform.set_servers("local", llama_fleet.specs())
-            platform.set_servers(
-                "media",
-                [
-                    ServerSpec(model="tts-1", base_url=spoken),
-                    ServerSpec(model="whisper-1", base_url=heard),
-                    ServerSpec(model=IMAGE_MODEL, base_url=images.url),
-                    ServerSpec(model=RERANK_MODEL, base_url=reranker.url),
-                ],
-            )
-            with platform.serving(timeout=30):
-                yield platform
+            with local_audio(platform, tmp, per_character=15_000, per_second=100_000) as audio:
+                platform.set_servers(
+                    "media",
+                    [
+                        *audio,
+                        ServerSpec(model=IMAGE_MODEL, base_url=images.url),
+                        ServerSpec(model=RERANK_MODEL, base_url=reranker.url),
+                    ],
+                )
+                with platform.serving(timeout=30):
+                    yield platform
     finally:
         images.stop()
         reranker.stop()

@@ -20,11 +20,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from gptapi.gateway.upstream.registry import ServerSpec
 from gptapi.inference.launcher import LocalFleet
 from tests.gateway.admission import assert_books_balance, available_credit
 from tests.gateway.test_transcriptions import espeak_wav
-from tests.support.audio_servers import audio_server
+from tests.support.audio_servers import local_audio
 from tests.support.databases import fresh_database
 from tests.support.platform import Platform, test_settings as settings_for
 from tests.support.threads import wait_until
@@ -43,26 +42,15 @@ def gateway(
 ) -> Iterator[Platform]:
     logs = tmp_path_factory.mktemp("realtime-logs")
     tmp: Path = tmp_path_factory.mktemp(f"realtime-{backend}")
-    with (
-        audio_server("transcription", logs, "whisper-1") as heard,
-        audio_server("speech", logs, "tts-1") as spoken,
-        fresh_database(backend, tmp) as url,
-    ):
+    with fresh_database(backend, tmp) as url:
         platform = Platform(settings_for(url, tmp))
-        platform.add_model(
-            "whisper-1", kind="transcription", input_price=PER_SECOND, output_price=0
-        )
-        platform.add_model("tts-1", kind="speech", input_price=PER_CHARACTER, output_price=0)
-        platform.set_servers(
-            "audio",
-            [
-                ServerSpec(model="whisper-1", base_url=heard),
-                ServerSpec(model="tts-1", base_url=spoken),
-            ],
-        )
-        platform.set_servers("local", llama_fleet.specs())
-        with platform.serving(timeout=30):
-            yield platform
+        with local_audio(
+            platform, logs, per_character=PER_CHARACTER, per_second=PER_SECOND
+        ) as audio:
+            platform.set_servers("audio", audio)
+            platform.set_servers("local", llama_fleet.specs())
+            with platform.serving(timeout=30):
+                yield platform
 
 
 @pytest.fixture(scope="module")

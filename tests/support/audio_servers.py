@@ -13,7 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gptapi.gateway.upstream.registry import ServerSpec
 from gptapi.inference.launcher import free_port, spawn_audio_child
+from tests.support.platform import Platform
 from tests.support.threads import wait_until
 
 # What each engine the audio tests run is, and where it comes from: a missing one fails the
@@ -68,3 +70,21 @@ def audio_server(kind: str, logs: Path, alias: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def local_audio(
+    platform: Platform, logs: Path, *, per_character: int, per_second: int
+) -> Iterator[list[ServerSpec]]:
+    """`tts-1` and `whisper-1` added to `platform` at these prices, on real servers started
+    for it; their specs, for `platform.set_servers`."""
+    platform.add_model("tts-1", kind="speech", input_price=per_character, output_price=0)
+    platform.add_model("whisper-1", kind="transcription", input_price=per_second, output_price=0)
+    with (
+        audio_server("speech", logs, "tts-1") as spoken,
+        audio_server("transcription", logs, "whisper-1") as heard,
+    ):
+        yield [
+            ServerSpec(model="tts-1", base_url=spoken),
+            ServerSpec(model="whisper-1", base_url=heard),
+        ]

@@ -141,6 +141,11 @@ class Session:
         """Run `job` after those queued before it; waits while the queue is full."""
         await self._jobs.put(job)
 
+    async def confirm(self, settings: dict[str, Any]) -> None:
+        """`session.updated` with the settings as they are now, in the order of the output."""
+        shown = dict(settings)
+        await self.queue(lambda: self.send_event("session.updated", session=shown))
+
     async def error_later(self, error: OpenAIError) -> None:
         """Report an error in the order of the session's output: after the jobs queued."""
         await self.queue(lambda: self.send_error(error))

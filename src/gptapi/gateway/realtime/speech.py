@@ -95,10 +95,7 @@ class SpeechStream:
         kind = event["type"]
         if kind == "session.update":
             self.settings = updated(self.settings, event, SETTINGS)
-            shown = dict(self.settings)
-            await self.session.queue(
-                lambda: self.session.send_event("session.updated", session=shown)
-            )
+            await self.session.confirm(self.settings)
         elif kind == "input_text.append":
             text = event.get("text")
             if not isinstance(text, str):

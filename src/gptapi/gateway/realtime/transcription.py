@@ -110,10 +110,7 @@ class TranscriptionStream:
             whole_number({**DEFAULTS, **settings}, "sample_rate", 8_000, 48_000)
             whole_number({**DEFAULTS, **settings}, "segment_seconds", 1, 30)
             self.settings = {**DEFAULTS, **settings}
-            shown = dict(self.settings)
-            await self.session.queue(
-                lambda: self.session.send_event("session.updated", session=shown)
-            )
+            await self.session.confirm(self.settings)
         elif kind == "input_audio.commit":
             rest = self.buffer.rest()
             if rest:

@@ -60,10 +60,7 @@ class VoiceAgent:
             settings = {**DEFAULTS, **updated(self.settings, event, SETTINGS)}
             whole_number(settings, "sample_rate", 8_000, 48_000)
             self.settings = settings
-            shown = dict(settings)
-            await self.session.queue(
-                lambda: self.session.send_event("session.updated", session=shown)
-            )
+            await self.session.confirm(settings)
         elif kind == "input_audio.commit":
             audio = self.buffer.rest()
             if not audio:
