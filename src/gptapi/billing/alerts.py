@@ -12,10 +12,11 @@ from sqlalchemy import exists, func, select
 
 from gptapi import outbox
 from gptapi.billing.notices import Notice, send_notices
-from gptapi.billing.store import move_told_state, owner_emails
+from gptapi.billing.store import move_told_state
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.money import format_usd
 from gptapi.mail.message import Mailer
+from gptapi.mail.recipients import owner_emails
 from gptapi.models import BillingAccount, CreditTransaction, Organization
 
 SEVERITY = {"ok": 0, "low": 1, "depleted": 2}

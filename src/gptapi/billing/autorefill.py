@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi import outbox
 from gptapi.billing import payments as money
 from gptapi.billing.notices import Notice, send_notices
-from gptapi.billing.store import owner_emails
 from gptapi.billing.stripe_client import NANOS_PER_CENT, Payments
 from gptapi.kit.clock import Clock, month_start
 from gptapi.kit.db import SessionMaker
 from gptapi.mail.message import Mailer
+from gptapi.mail.recipients import owner_emails
 from gptapi.models import BillingAccount, Organization, StripePayment
 
 log = logging.getLogger(__name__)

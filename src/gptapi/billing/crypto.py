@@ -22,10 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.billing.coinbase_client import CoinbaseCommerce, CommerceError, CommerceEvent
 from gptapi.billing.payment_events import payment_succeeded
-from gptapi.billing.store import owner_emails, upsert_insert
+from gptapi.billing.store import upsert_insert
 from gptapi.billing.stripe_client import NANOS_PER_CENT
 from gptapi.kit.db import SessionMaker
 from gptapi.ledger import append_entry
+from gptapi.mail.recipients import owner_emails
 from gptapi.models import CryptoCharge, CryptoEvent
 
 log = logging.getLogger(__name__)

@@ -15,10 +15,11 @@ from sqlalchemy import func, select, union_all
 
 from gptapi import outbox
 from gptapi.billing.notices import Notice, send_notices
-from gptapi.billing.store import move_told_state, owner_emails
+from gptapi.billing.store import move_told_state
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.money import format_usd
 from gptapi.mail.message import Mailer
+from gptapi.mail.recipients import owner_emails
 from gptapi.models import BillingAccount, DeploymentRun, Organization, PodRun
 
 RUNWAY_EVENT = "balance.runway_low"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from gptapi.models import BillingAccount, Membership, User
+from gptapi.models import BillingAccount
 
 
 def upsert_insert(session: AsyncSession) -> Any:
@@ -48,16 +48,3 @@ async def move_told_state(
         .returning(BillingAccount.organization_id)
     )
     return moved.scalar_one_or_none() is not None
-
-
-async def owner_emails(session: AsyncSession, organization_id: uuid.UUID) -> list[str]:
-    rows = await session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organization_id == organization_id,
-            Membership.role == "owner",
-            User.is_active.is_(True),
-        )
-    )
-    return list(rows)

@@ -21,13 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.billing.payment_events import payment_succeeded
-from gptapi.billing.store import owner_emails, upsert_insert
+from gptapi.billing.store import upsert_insert
 from gptapi.billing.stripe_client import metadata_value
 from gptapi.config import PlanSetting, Settings
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.money import dollars_to_nanos, format_usd
 from gptapi.ledger import append_entry
 from gptapi.mail.message import Mail
+from gptapi.mail.recipients import owner_emails
 from gptapi.models import (
     BillingAccount,
     Membership,

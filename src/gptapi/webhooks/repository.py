@@ -10,8 +10,6 @@ from sqlalchemy import ColumnElement, String, cast, delete, exists, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.models import (
-    Membership,
-    User,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -155,20 +153,6 @@ async def fail_pending(session: AsyncSession, endpoint_id: uuid.UUID, now: datet
         .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == PENDING)
         .values(status=FAILED, next_attempt_at=None, updated_at=now)
     )
-
-
-async def admin_emails(session: AsyncSession, organization_id: uuid.UUID) -> list[str]:
-    rows = await session.scalars(
-        select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(
-            Membership.organization_id == organization_id,
-            Membership.role.in_(("owner", "admin")),
-            User.is_active,
-        )
-        .order_by(User.email)
-    )
-    return list(rows.all())
 
 
 async def prune_events(session: AsyncSession, before: datetime, limit: int) -> int:

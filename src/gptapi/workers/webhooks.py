@@ -35,6 +35,7 @@ from gptapi.kit.clock import Clock
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.ssrf import BlockedDestination, EgressGuard
 from gptapi.mail.message import Mail, Mailer
+from gptapi.mail.recipients import admin_emails
 from gptapi.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from gptapi.webhooks import repository as repo
 from gptapi.webhooks.signing import headers as signed_headers, payload, secret_sealer
@@ -366,7 +367,7 @@ class WebhookWorker:
 
     async def _notify_disabled(self, endpoint: WebhookEndpoint) -> None:
         async with self.sessions() as session:
-            recipients = await repo.admin_emails(session, endpoint.organization_id)
+            recipients = await admin_emails(session, endpoint.organization_id)
         why = (
             "it answered 410 Gone"
             if endpoint.disabled_reason == "gone"

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gptapi.billing.autorefill import refilled_this_month
 from gptapi.billing.payments import apply_checkout, usd as cents_usd
 from gptapi.billing.runway import hours_left
-from gptapi.billing.store import billing_account, owner_emails
+from gptapi.billing.store import billing_account
 from gptapi.billing.stripe_client import NANOS_PER_CENT, Payments
 from gptapi.compute.billing import running_nanos_per_hour
 from gptapi.config import Settings
@@ -42,6 +42,7 @@ from gptapi.console.usage.money import usd
 from gptapi.kit import cursor as keyset
 from gptapi.kit.clock import Clock, month_start, next_month
 from gptapi.kit.money import dollars_to_nanos
+from gptapi.mail.recipients import owner_emails
 from gptapi.models import BillingAccount, StripePayment
 
 PRESETS_USD = (25, 50, 100)
