@@ -55,10 +55,12 @@ class ResponsesSurface:
         self.store = store
 
     async def prepare(self, body: dict[str, Any], organization_id: uuid.UUID) -> dict[str, Any]:
-        # The client's own fields are judged first, so an error names them as sent.
+        if body.get("previous_response_id") is None:
+            return body  # nothing to add: `plan` judges the request (one parse, not two)
+        # The client's own fields are judged before earlier turns join them, so an error
+        # names them as sent.
         request = parse(ResponsesRequest, body)
-        if request.previous_response_id is None:
-            return body
+        assert request.previous_response_id is not None
         previous = await self.store.get(organization_id, request.previous_response_id)
         if previous is None:
             raise errors.OpenAIError(
