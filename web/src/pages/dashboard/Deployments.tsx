@@ -3,9 +3,8 @@ import { ArrowLeft, Rocket } from "lucide-react";
 import { Link, useParams } from "react-router-dom";
 
 import { deploymentsQuery, gpuLabel } from "@/api/compute";
-import { Empty, Failed, Loading } from "@/components/States";
+import { ListCard } from "@/components/ListCard";
 import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { usd } from "@/lib/format";
 
 import { DeploymentButtons } from "./deployments/actions";
@@ -18,86 +17,75 @@ export function useDeployments() {
 }
 
 function DeploymentList() {
-  const deployments = useDeployments();
   return (
-    <Card>
-      <CardHeader className="flex flex-wrap items-start justify-between gap-2">
-        <div className="grid gap-1.5">
-          <CardTitle>Deployments</CardTitle>
-          <CardDescription>
-            Models running on GPUs of your own, billed per second while ready (minimum 1 minute per start).
-          </CardDescription>
-        </div>
+    <ListCard
+      title="Deployments"
+      description="Models running on GPUs of your own, billed per second while ready (minimum 1 minute per start)."
+      action={
         <Button asChild size="sm">
           <Link to="/gpu">
             <Rocket aria-hidden /> Deploy a model
           </Link>
         </Button>
-      </CardHeader>
-      <CardContent>
-        {deployments.isPending ? (
-          <Loading label="Loading deployments" />
-        ) : deployments.isError ? (
-          <Failed message="Could not load your deployments." />
-        ) : deployments.data.length === 0 ? (
-          <Empty title="No deployments yet.">
-            <p>
-              Pick a model in the{" "}
-              <Link to="/gpu" className="underline underline-offset-4">
-                GPU catalog
-              </Link>{" "}
-              and deploy it in one click.
-            </p>
-          </Empty>
-        ) : (
-          <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Deployments table">
-            <table className="w-full text-sm">
-              <caption className="sr-only">
-                Your deployments with their state, GPU, hourly price and cost so far
-              </caption>
-              <thead className="text-muted-foreground text-left">
-                <tr>
-                  <th className="py-2 pr-4 font-medium">Name</th>
-                  <th className="py-2 pr-4 font-medium">Status</th>
-                  <th className="py-2 pr-4 font-medium">GPU</th>
-                  <th className="py-2 pr-4 text-right font-medium">Cost/hr</th>
-                  <th className="py-2 pr-4 text-right font-medium">Cost so far</th>
-                  <th className="py-2 pr-4 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
+      }
+      query={useDeployments()}
+      noun="deployments"
+      empty={
+        <p>
+          Pick a model in the{" "}
+          <Link to="/gpu" className="underline underline-offset-4">
+            GPU catalog
+          </Link>{" "}
+          and deploy it in one click.
+        </p>
+      }
+    >
+      {(items) => (
+        <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Deployments table">
+          <table className="w-full text-sm">
+            <caption className="sr-only">Your deployments with their state, GPU, hourly price and cost so far</caption>
+            <thead className="text-muted-foreground text-left">
+              <tr>
+                <th className="py-2 pr-4 font-medium">Name</th>
+                <th className="py-2 pr-4 font-medium">Status</th>
+                <th className="py-2 pr-4 font-medium">GPU</th>
+                <th className="py-2 pr-4 text-right font-medium">Cost/hr</th>
+                <th className="py-2 pr-4 text-right font-medium">Cost so far</th>
+                <th className="py-2 pr-4 font-medium">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody className="divide-y">
+              {items.map((deployment) => (
+                <tr key={deployment.id} data-testid="deployment-row">
+                  <td className="py-3 pr-4 align-top">
+                    <Link
+                      to={`/dashboard/deployments/${deployment.id}`}
+                      className="font-medium underline-offset-4 hover:underline"
+                    >
+                      {deployment.name}
+                    </Link>
+                    <span className="text-muted-foreground block text-xs">{deployment.catalog_slug}</span>
+                  </td>
+                  <td className="py-3 pr-4 align-top">
+                    <StateBadge state={deployment.state} />
+                  </td>
+                  <td className="py-3 pr-4 align-top whitespace-nowrap">{gpuLabel(deployment)}</td>
+                  <td className="py-3 pr-4 text-right align-top whitespace-nowrap">
+                    {usd(deployment.price_nanos_per_hour)}
+                  </td>
+                  <td className="py-3 pr-4 text-right align-top whitespace-nowrap">{usd(deployment.cost_nanos)}</td>
+                  <td className="py-3 align-top">
+                    <DeploymentButtons deployment={deployment} />
+                  </td>
                 </tr>
-              </thead>
-              <tbody className="divide-y">
-                {deployments.data.map((deployment) => (
-                  <tr key={deployment.id} data-testid="deployment-row">
-                    <td className="py-3 pr-4 align-top">
-                      <Link
-                        to={`/dashboard/deployments/${deployment.id}`}
-                        className="font-medium underline-offset-4 hover:underline"
-                      >
-                        {deployment.name}
-                      </Link>
-                      <span className="text-muted-foreground block text-xs">{deployment.catalog_slug}</span>
-                    </td>
-                    <td className="py-3 pr-4 align-top">
-                      <StateBadge state={deployment.state} />
-                    </td>
-                    <td className="py-3 pr-4 align-top whitespace-nowrap">{gpuLabel(deployment)}</td>
-                    <td className="py-3 pr-4 text-right align-top whitespace-nowrap">
-                      {usd(deployment.price_nanos_per_hour)}
-                    </td>
-                    <td className="py-3 pr-4 text-right align-top whitespace-nowrap">{usd(deployment.cost_nanos)}</td>
-                    <td className="py-3 align-top">
-                      <DeploymentButtons deployment={deployment} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </CardContent>
-    </Card>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </ListCard>
   );
 }
 

@@ -4,9 +4,8 @@ import { Link } from "react-router-dom";
 import { gpuLabel } from "@/api/compute";
 import { usePods, type Pod, type PodConnection } from "@/api/pods";
 import { CopyButton } from "@/components/CodeTabs";
-import { Empty, Failed, Loading } from "@/components/States";
+import { ListCard } from "@/components/ListCard";
 import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { usd } from "@/lib/format";
 
 import { useCanManage } from "../deployments/actions";
@@ -76,100 +75,83 @@ function Connection({ pod, connection }: { pod: Pod; connection: PodConnection }
 }
 
 export function PodList() {
-  const orgId = useOrg().id;
-  const pods = usePods(orgId);
   return (
-    <Card>
-      <CardHeader className="flex flex-wrap items-start justify-between gap-2">
-        <div className="grid gap-1.5">
-          <CardTitle>
-            <h2>Custom pods</h2>
-          </CardTitle>
-          <CardDescription>
-            Your own containers on GPUs, billed per second while they run (minimum 1 minute per start); a volume is
-            billed until the pod is terminated.
-          </CardDescription>
-        </div>
+    <ListCard
+      title={<h2>Custom pods</h2>}
+      description="Your own containers on GPUs, billed per second while they run (minimum 1 minute per start); a volume is billed until the pod is terminated."
+      action={
         <Button asChild size="sm">
           <Link to="/dashboard/pods/new">
             <Plus aria-hidden /> Create a pod
           </Link>
         </Button>
-      </CardHeader>
-      <CardContent>
-        {pods.isPending ? (
-          <Loading label="Loading pods" />
-        ) : pods.isError ? (
-          <Failed message="Could not load your pods." />
-        ) : pods.data.length === 0 ? (
-          <Empty title="No pods yet.">
-            <p>Create one to run any container image on a GPU, with SSH and Jupyter.</p>
-          </Empty>
-        ) : (
-          <div className="grid gap-6">
-            {/* Contained and positioned, the table and its screen-reader labels scroll inside the
-          card instead of widening the page on a phone. */}
-            <div
-              className="relative overflow-x-auto [contain:inline-size]"
-              tabIndex={0}
-              role="region"
-              aria-label="Pods table"
-            >
-              <table className="w-full text-sm">
-                <caption className="sr-only">
-                  Your pods with their state, GPUs, hourly price, cost so far and how to reach them
-                </caption>
-                <thead className="text-muted-foreground text-left">
+      }
+      query={usePods(useOrg().id)}
+      noun="pods"
+      empty={<p>Create one to run any container image on a GPU, with SSH and Jupyter.</p>}
+    >
+      {(items) => (
+        <div className="grid gap-6">
+          {/* Contained and positioned, the table and its screen-reader labels scroll inside the
+        card instead of widening the page on a phone. */}
+          <div
+            className="relative overflow-x-auto [contain:inline-size]"
+            tabIndex={0}
+            role="region"
+            aria-label="Pods table"
+          >
+            <table className="w-full text-sm">
+              <caption className="sr-only">
+                Your pods with their state, GPUs, hourly price, cost so far and how to reach them
+              </caption>
+              <thead className="text-muted-foreground text-left">
+                <tr>
+                  <th className="py-2 pr-4 font-medium">Name</th>
+                  <th className="py-2 pr-4 font-medium">Status</th>
+                  <th className="py-2 pr-4 font-medium">GPU</th>
+                  <th className="py-2 pr-4 text-right font-medium">Cost/hr</th>
+                  <th className="py-2 pr-4 text-right font-medium">Cost so far</th>
+                  <th className="py-2 pr-4 font-medium">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              {items.map((pod) => (
+                <tbody key={pod.id} className="border-t" data-testid="pod-row">
                   <tr>
-                    <th className="py-2 pr-4 font-medium">Name</th>
-                    <th className="py-2 pr-4 font-medium">Status</th>
-                    <th className="py-2 pr-4 font-medium">GPU</th>
-                    <th className="py-2 pr-4 text-right font-medium">Cost/hr</th>
-                    <th className="py-2 pr-4 text-right font-medium">Cost so far</th>
-                    <th className="py-2 pr-4 font-medium">
-                      <span className="sr-only">Actions</span>
-                    </th>
+                    <td className="py-3 pr-4 align-top">
+                      <span className="font-medium">{pod.name}</span>
+                      <span className="text-muted-foreground block font-mono text-xs">{pod.image}</span>
+                    </td>
+                    <td className="py-3 pr-4 align-top">
+                      <PodStateBadge pod={pod} />
+                      {pod.state_reason && (
+                        <span className="text-muted-foreground mt-1 block max-w-48 text-xs">{pod.state_reason}</span>
+                      )}
+                    </td>
+                    <td className="py-3 pr-4 align-top whitespace-nowrap">
+                      {gpuLabel(pod)}
+                      <span className="text-muted-foreground block text-xs">
+                        {CLOUD_LABELS[pod.cloud_type]}, {pod.storage_gb} GB
+                      </span>
+                    </td>
+                    <td className="py-3 pr-4 text-right align-top whitespace-nowrap" data-testid="pod-price">
+                      {usd(pod.price.nanos_per_hour)}
+                    </td>
+                    <td className="py-3 pr-4 text-right align-top whitespace-nowrap" data-testid="pod-cost">
+                      {usd(pod.cost_nanos)}
+                    </td>
+                    <td className="py-3 align-top">
+                      <PodButtons pod={pod} />
+                    </td>
                   </tr>
-                </thead>
-                {pods.data.map((pod) => (
-                  <tbody key={pod.id} className="border-t" data-testid="pod-row">
-                    <tr>
-                      <td className="py-3 pr-4 align-top">
-                        <span className="font-medium">{pod.name}</span>
-                        <span className="text-muted-foreground block font-mono text-xs">{pod.image}</span>
-                      </td>
-                      <td className="py-3 pr-4 align-top">
-                        <PodStateBadge pod={pod} />
-                        {pod.state_reason && (
-                          <span className="text-muted-foreground mt-1 block max-w-48 text-xs">{pod.state_reason}</span>
-                        )}
-                      </td>
-                      <td className="py-3 pr-4 align-top whitespace-nowrap">
-                        {gpuLabel(pod)}
-                        <span className="text-muted-foreground block text-xs">
-                          {CLOUD_LABELS[pod.cloud_type]}, {pod.storage_gb} GB
-                        </span>
-                      </td>
-                      <td className="py-3 pr-4 text-right align-top whitespace-nowrap" data-testid="pod-price">
-                        {usd(pod.price.nanos_per_hour)}
-                      </td>
-                      <td className="py-3 pr-4 text-right align-top whitespace-nowrap" data-testid="pod-cost">
-                        {usd(pod.cost_nanos)}
-                      </td>
-                      <td className="py-3 align-top">
-                        <PodButtons pod={pod} />
-                      </td>
-                    </tr>
-                  </tbody>
-                ))}
-              </table>
-            </div>
-            {pods.data.map(
-              (pod) => pod.connection && <Connection key={pod.id} pod={pod} connection={pod.connection} />,
-            )}
+                </tbody>
+              ))}
+            </table>
           </div>
-        )}
-      </CardContent>
-    </Card>
+          {items.map((pod) => pod.connection && <Connection key={pod.id} pod={pod} connection={pod.connection} />)}
+        </div>
+      )}
+    </ListCard>
   );
 }
