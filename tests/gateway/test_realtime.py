@@ -180,10 +180,16 @@ def test_the_voice_agent_hears_answers_and_speaks(
         send(socket, "input_audio.commit")
         heard, _, _ = until(socket, "transcript.done")
         assert "hello" in heard["text"]
-        said, _, _ = until(socket, "response.text.done")
+        # The reply streams: its words as they are written, each sentence spoken as soon as
+        # it ends, while the rest is still being written.
+        done, events, audio = until(socket, "response.done")
+        (said,) = [e for e in events if e["type"] == "response.text.done"]
         assert said["text"] and said["usage"]["completion_tokens"] > 0
-        done, segments, audio = until(socket, "response.done")
-        assert audio and segments and {s["type"] for s in segments} == {"speech.segment.done"}
+        deltas = [e["delta"] for e in events if e["type"] == "response.text.delta"]
+        assert "".join(deltas).strip() == said["text"]
+        segments = [e for e in events if e["type"] == "speech.segment.done"]
+        assert audio and segments
+        assert " ".join(s["text"] for s in segments) == " ".join(said["text"].split())
         usage = done["usage"]
         assert usage["transcription"]["seconds"] > 0
         assert usage["speech"]["characters"] == sum(len(s["text"]) for s in segments)
@@ -192,15 +198,18 @@ def test_the_voice_agent_hears_answers_and_speaks(
 
         # A typed turn: the conversation so far goes with it.
         send(socket, "input_text", text="And what is two plus two?")
-        again, _, _ = until(socket, "response.text.done")
+        again = next(
+            e for e in until(socket, "response.done")[1] if e["type"] == "response.text.done"
+        )
         assert again["usage"]["prompt_tokens"] > said["usage"]["prompt_tokens"] + 10
-        until(socket, "response.done")
 
     # The first answer's requests are billed what response.done said, each as its surface.
     first = {heard["request_id"], said["request_id"], *(s["request_id"] for s in segments)}
     rows = [r for r in gateway.usage(account) if r.request_id in first]
     assert len(rows) == len(first)
-    assert [r.endpoint for r in rows][:2] == ["audio.transcriptions", "chat.completions"]
+    assert sorted(r.endpoint for r in rows) == [
+        "audio.speech",
+    ] * len(segments) + ["audio.transcriptions", "chat.completions"]
     assert sum(r.cost_nanos for r in rows) == usage["cost_nanos"]
     assert_books_balance(gateway, account, CREDIT)
 
@@ -268,8 +277,15 @@ def test_no_credit_is_an_error_and_a_client_leaving_mid_turn_holds_nothing(
     with ws(gateway, "/ws/audio/speech", account.secret) as socket:
         send(socket, "session.update", session={"model": "tts-1", "voice": "alloy"})
         send(socket, "input_text.append", text="A long sentence that takes a while to say. " * 8)
+    # And from the voice agent, mid-reply: the chat stream ends as a client leaving ends it.
+    with ws(gateway, "/ws/voice-agent", account.secret) as socket:
+        session = {"model": CHAT, "speech_model": "tts-1", "voice": "alloy", "max_tokens": 64}
+        send(socket, "session.update", session=session)
+        send(socket, "input_text", text="Tell me a story about a dragon.")
+        until(socket, "response.text.delta")
     wait_until(lambda: available_credit(gateway, account) == gateway.balance(account), timeout=60)
     assert_books_balance(gateway, account, CREDIT)
+    assert "chat.completions" in {r.endpoint for r in gateway.usage(account)}
 
 
 def test_the_sample_in_docs_realtime_runs(gateway: Platform, tmp_path: Path) -> None:

@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message
+from starlette.types import Message, Scope
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gptapi.gateway import errors
@@ -200,8 +200,23 @@ class Session:
         """`body` sent to the /v1 surface at `path` under the session's key; an OpenAIError
         (naming its request id) when it is refused or fails, ClientLeft when the client
         went away first."""
+        request_id, response, _ = await self._serve(path, body, size)
+        return Turn(request_id, response)
+
+    async def streamed_turn(
+        self, path: str, body: dict[str, Any]
+    ) -> tuple[str, AsyncGenerator[dict[str, Any], None]]:
+        """A turn whose body asks for a stream: its request id, and its events (the JSON of
+        each `data:` line) as they arrive. Leaving the events unfinished ends the request as
+        a client leaving would."""
+        request_id, response, scope = await self._serve(path, body, None)
+        return request_id, self._events(response, scope)
+
+    async def _serve(
+        self, path: str, body: dict[str, Any], size: int | None
+    ) -> tuple[str, Response, Scope]:
         request_id = new_request_id()
-        scope = {
+        scope: Scope = {
             "type": "http",
             "method": "POST",
             "path": path,
@@ -221,7 +236,33 @@ class Session:
             raise
         if response.status_code != 200:
             raise ClientLeft
-        return Turn(request_id, response)
+        return request_id, response, scope
+
+    async def _events(
+        self, response: Response, scope: Scope
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        # The response runs as it would for an HTTP client, its body read here instead.
+        bodies: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                await bodies.put(message.get("body", b""))
+                if not message.get("more_body"):
+                    await bodies.put(None)
+
+        sending = asyncio.create_task(response(scope, self._receive, send))
+        try:
+            pending = b""
+            while (chunk := await bodies.get()) is not None:
+                pending += chunk
+                *events, pending = pending.split(b"\n\n")
+                for event in events:
+                    for line in event.split(b"\n"):
+                        if line.startswith(b"data: ") and line != b"data: [DONE]":
+                            yield orjson.loads(line[len(b"data: ") :])
+        finally:
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
 
     async def _receive(self) -> Message:
         # What a turn's request hears from its "client": nothing, until the session's does.

@@ -7,9 +7,10 @@ at `sample_rate`, 16000 unless set), `input_audio.commit` (the user has finished
 them), or `input_text` {text} (a typed turn instead of a spoken one).
 
 Each answer is three kinds of request, billed each as its /v1 surface bills it: the user's
-audio transcribed (`transcript.done` {request_id, text, usage}), a chat completion over the
-conversation so far (`response.text.done` {request_id, text, usage}), and the reply spoken a
-sentence at a time (binary audio, then `speech.segment.done` per sentence, as on
+audio transcribed (`transcript.done` {request_id, text, usage}), a streamed chat completion
+over the conversation so far (`response.text.delta` {request_id, delta} as it is written,
+`response.text.done` {request_id, text, usage} at its end), and the reply spoken a sentence
+at a time as soon as each sentence ends (binary audio, then `speech.segment.done`, as on
 /ws/audio/speech), ending with `response.done` {usage: {transcription, chat, speech, cost,
 cost_nanos}}. The conversation keeps the last `HISTORY` messages.
 """
@@ -109,20 +110,18 @@ class VoiceAgent:
         if not typed:
             await self.session.send_event("response.done", usage=_total(usage))
             return
-        reply, usage["chat"] = await self._reply(typed, settings)
-        if reply:
-            speech: dict[str, Any] = {"model": settings["speech_model"]}
-            speech |= {
-                n: settings[n] for n in ("voice", "speed", "response_format") if n in settings
-            }
-            sentences = Sentences()
-            for sentence in [*sentences.add(reply), sentences.rest()]:
-                if sentence:
-                    await self.speaker.speak(sentence, speech)
+        speech: dict[str, Any] = {"model": settings["speech_model"]}
+        speech |= {n: settings[n] for n in ("voice", "speed", "response_format") if n in settings}
+        usage["chat"] = await self._reply(typed, settings, speech)
+        if self.speaker.segments:
             usage["speech"] = self.speaker.totals()
         await self.session.send_event("response.done", usage=_total(usage))
 
-    async def _reply(self, text: str, settings: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    async def _reply(
+        self, text: str, settings: dict[str, Any], speech: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The chat model's reply, streamed: each sentence spoken as soon as it is written.
+        Its usage."""
         user = {"role": "user", "content": text}
         system = (
             [{"role": "system", "content": settings["instructions"]}]
@@ -132,18 +131,39 @@ class VoiceAgent:
         body: dict[str, Any] = {
             "model": settings["model"],
             "messages": [*system, *self.history[-HISTORY:], user],
+            "stream": True,
+            "stream_options": {"include_usage": True},
         }
         for name in ("max_tokens", "temperature"):
             if name in settings:
                 body[name] = settings[name]
-        turn = await self.session.turn("/v1/chat/completions", body)
-        answer = turn.json()
-        reply: str = (answer["choices"][0]["message"].get("content") or "").strip()
+        request_id, events = await self.session.streamed_turn("/v1/chat/completions", body)
+        reply, usage, sentences = "", None, Sentences()
+        async for event in events:
+            if "error" in event:  # the stream broke after it began
+                raise errors.upstream_failed()
+            usage = event.get("usage") or usage
+            for choice in event.get("choices") or ():
+                delta = (choice.get("delta") or {}).get("content") or ""
+                if not delta:
+                    continue
+                reply += delta
+                await self.session.send_event(
+                    "response.text.delta", request_id=request_id, delta=delta
+                )
+                for sentence in sentences.add(delta):
+                    await self.speaker.speak(sentence, speech)
+        if usage is None:
+            raise errors.upstream_failed()
+        reply = reply.strip()
         self.history += [user, {"role": "assistant", "content": reply}]
         await self.session.send_event(
-            "response.text.done", request_id=turn.request_id, text=reply, usage=answer["usage"]
+            "response.text.done", request_id=request_id, text=reply, usage=usage
         )
-        return reply, answer["usage"]
+        rest = sentences.rest()
+        if rest:
+            await self.speaker.speak(rest, speech)
+        return dict(usage)
 
 
 def _total(parts: dict[str, Any]) -> dict[str, Any]:
