@@ -122,10 +122,9 @@ export function Docs() {
           <p className="text-muted-foreground">
             Over WebSocket, with the same key (an <code>Authorization</code> header, or from a browser the subprotocols{" "}
             <code>realtime</code> and <code>openai-insecure-api-key.&lt;key&gt;</code>): <code>/ws/audio/speech</code>{" "}
-            speaks text a sentence at a time as it is written, <code>/ws/audio/transcriptions</code> hears 16-bit PCM
-            as it is recorded and answers every few seconds, and <code>/ws/voice-agent</code> holds a spoken
-            conversation with a chat model. Each sentence, stretch of audio or reply is billed as the matching request
-            above.
+            speaks text a sentence at a time as it is written, <code>/ws/audio/transcriptions</code> hears 16-bit PCM as
+            it is recorded and answers every few seconds, and <code>/ws/voice-agent</code> holds a spoken conversation
+            with a chat model. Each sentence, stretch of audio or reply is billed as the matching request above.
           </p>
           <CodeTabs example={audioExample(base)} />
         </Section>
