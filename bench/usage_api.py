@@ -38,11 +38,10 @@ from gptapi.admin import service
 from gptapi.app import create_app
 from gptapi.config import Settings
 from gptapi.console.auth.sessions import start_session
-from gptapi.kit.clock import month_start
+from gptapi.kit.clock import month_start, next_month
 from gptapi.kit.db import create_engine, session_maker
 from gptapi.kit.migrate import upgrade_async
 from gptapi.models import Membership
-from gptapi.usage_history.partitions import next_month
 from gptapi.usage_sums import HOUR, ceil_to, log_statement, sums
 from gptapi.workers.usage_history import maintain_usage_history
 
