@@ -8,6 +8,7 @@ import { Button } from "@/components/ui/button";
 import { usd } from "@/lib/format";
 
 import { DeploymentButtons } from "./deployments/actions";
+import { ComputeTableHead } from "./deployments/ComputeTableHead";
 import { DeploymentDetail } from "./deployments/DeploymentDetail";
 import { StateBadge } from "./deployments/StateBadge";
 import { useOrg } from "./useOrg";
@@ -44,18 +45,7 @@ function DeploymentList() {
         <div className="overflow-x-auto" tabIndex={0} role="region" aria-label="Deployments table">
           <table className="w-full text-sm">
             <caption className="sr-only">Your deployments with their state, GPU, hourly price and cost so far</caption>
-            <thead className="text-muted-foreground text-left">
-              <tr>
-                <th className="py-2 pr-4 font-medium">Name</th>
-                <th className="py-2 pr-4 font-medium">Status</th>
-                <th className="py-2 pr-4 font-medium">GPU</th>
-                <th className="py-2 pr-4 text-right font-medium">Cost/hr</th>
-                <th className="py-2 pr-4 text-right font-medium">Cost so far</th>
-                <th className="py-2 pr-4 font-medium">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <ComputeTableHead />
             <tbody className="divide-y">
               {items.map((deployment) => (
                 <tr key={deployment.id} data-testid="deployment-row">

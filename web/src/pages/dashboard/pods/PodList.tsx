@@ -9,6 +9,7 @@ import { Button } from "@/components/ui/button";
 import { usd } from "@/lib/format";
 
 import { useCanManage } from "../deployments/actions";
+import { ComputeTableHead } from "../deployments/ComputeTableHead";
 import { useOrg } from "../useOrg";
 import { PodStateBadge, STOPPABLE, usePodActions } from "./actions";
 
@@ -104,18 +105,7 @@ export function PodList() {
               <caption className="sr-only">
                 Your pods with their state, GPUs, hourly price, cost so far and how to reach them
               </caption>
-              <thead className="text-muted-foreground text-left">
-                <tr>
-                  <th className="py-2 pr-4 font-medium">Name</th>
-                  <th className="py-2 pr-4 font-medium">Status</th>
-                  <th className="py-2 pr-4 font-medium">GPU</th>
-                  <th className="py-2 pr-4 text-right font-medium">Cost/hr</th>
-                  <th className="py-2 pr-4 text-right font-medium">Cost so far</th>
-                  <th className="py-2 pr-4 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <ComputeTableHead />
               {items.map((pod) => (
                 <tbody key={pod.id} className="border-t" data-testid="pod-row">
                   <tr>
