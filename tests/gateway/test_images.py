@@ -14,11 +14,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.billing.reconcile import reconcile
 from gptapi.gateway.upstream.registry import ServerSpec
-from gptapi.models import Model
 from tests.gateway.admission import assert_books_balance, available_credit, dollars
 from tests.support.console import Member, sign_in
 from tests.support.databases import BACKENDS, fresh_database
@@ -55,23 +53,6 @@ def fresh_double(sd: SdServerDouble) -> None:
     sd.requests.clear()
 
 
-def _add_image_model(platform: Platform, name: str, **prices: Any) -> None:
-    async def work(session: AsyncSession) -> None:
-        session.add(
-            Model(
-                name=name,
-                internal_name=name,
-                kind="image",
-                input_price_per_million_tokens=0,
-                output_price_per_million_tokens=0,
-                **prices,
-            )
-        )
-        await session.commit()
-
-    platform.run(work)
-
-
 @pytest.fixture(scope="module")
 def gateway(
     images_backend: str, sd: SdServerDouble, tmp_path_factory: pytest.TempPathFactory
@@ -80,8 +61,12 @@ def gateway(
     with fresh_database(images_backend, tmp) as url:
         platform = Platform(settings_for(url, tmp))
         platform.add_model(CHAT, input_price=1000, output_price=2000)
-        _add_image_model(platform, IMAGE, nanos_per_image=PER_IMAGE)
-        _add_image_model(platform, SIZED, nanos_per_image_by_size=BY_SIZE)
+        platform.add_model(
+            IMAGE, kind="image", input_price=0, output_price=0, nanos_per_image=PER_IMAGE
+        )
+        platform.add_model(
+            SIZED, kind="image", input_price=0, output_price=0, nanos_per_image_by_size=BY_SIZE
+        )
         # One sd-server may serve several pools, as one llama-server does.
         platform.set_servers(
             "images", [ServerSpec(model=m, base_url=sd.url) for m in (IMAGE, SIZED)]
