@@ -258,7 +258,13 @@ def test_bad_events_are_errors_the_session_survives(gateway: Platform) -> None:
         send(socket, "input_text.append", text="Too fast.\n")
         refused = until(socket, "error")[0]
         assert refused["error"]["param"] == "speed" and refused["request_id"].startswith("req_")
-        send(socket, "session.update", session={"speed": None})
+        # null is the default again (pcm), not the surface's own (mp3).
+        send(socket, "session.update", session={"speed": None, "response_format": None})
+        assert until(socket, "session.updated")[0]["session"] == {
+            "model": "tts-1",
+            "voice": "alloy",
+            "response_format": "pcm",
+        }
         send(socket, "input_text.append", text="Just right.\n")
         assert until(socket, "speech.segment.done")[0]["text"] == "Just right."
     assert [r.characters for r in gateway.usage(account)] == [11]

@@ -148,7 +148,10 @@ class OpenAIServing:
     # ---------------------------------------------------------------- admission
 
     async def authenticate(self, request: Request) -> KeyContext:
-        header = request.headers.get("authorization")
+        return await self.authenticate_header(request.headers.get("authorization"))
+
+    async def authenticate_header(self, header: str | None) -> KeyContext:
+        """The context of the key in an `Authorization: Bearer` header."""
         if not header:
             raise errors.missing_api_key()
         scheme, _, token = header.partition(" ")

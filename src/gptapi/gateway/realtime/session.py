@@ -36,6 +36,7 @@ from gptapi.gateway.errors import OpenAIError
 from gptapi.gateway.keys import KeyContext
 from gptapi.gateway.openai.serving import OpenAIServing
 from gptapi.kit.ids import request_id as new_request_id
+from gptapi.kit.sse import DONE, iter_data
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +52,21 @@ class ClientLeft(Exception):
     """The client closed the socket (or the connection dropped)."""
 
 
-def _offered_key(websocket: WebSocket) -> str | None:
-    header = websocket.headers.get("authorization")
-    if header:
-        scheme, _, token = header.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" else ""
+def _protocol_key(websocket: WebSocket) -> str | None:
+    """The key a browser offers as a subprotocol, if any."""
     protocol: str
     for protocol in websocket.scope.get("subprotocols", ()):
         if protocol.startswith(KEY_PROTOCOL):
             return protocol[len(KEY_PROTOCOL) :]
     return None
+
+
+def unknown_event(kind: str, known: str) -> OpenAIError:
+    return errors.invalid_request(
+        f"Unknown event type '{kind}'; this endpoint takes: {known}.",
+        param="type",
+        code="unknown_event",
+    )
 
 
 class Session:
@@ -77,13 +83,12 @@ class Session:
         serving: OpenAIServing = websocket.app.state.serving
         offered = websocket.scope.get("subprotocols", ())
         await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        token = _offered_key(websocket)
+        header, token = websocket.headers.get("authorization"), _protocol_key(websocket)
         try:
-            if token is None:
-                raise errors.missing_api_key()
-            if not token:
-                raise errors.invalid_api_key(websocket.headers.get("authorization", ""))
-            context = await serving.authenticate_key(token)
+            if header is None and token is not None:
+                context = await serving.authenticate_key(token)
+            else:
+                context = await serving.authenticate_header(header)
         except OpenAIError as refused:
             await websocket.send_text(orjson.dumps({"type": "error", **refused.body()}).decode())
             await websocket.close(POLICY_VIOLATION, refused.code or "invalid_api_key")
@@ -115,8 +120,6 @@ class Session:
                         await on_event(event)
                 except OpenAIError as error:  # the client's mistake: said, and the session goes on
                     await self.error_later(error)
-        except ClientLeft:
-            pass
         finally:
             self._gone.set()
             worker.cancel()
@@ -250,16 +253,18 @@ class Session:
                 if not message.get("more_body"):
                     await bodies.put(None)
 
-        sending = asyncio.create_task(response(scope, self._receive, send))
-        try:
+        async def lines() -> AsyncGenerator[bytes, None]:
             pending = b""
             while (chunk := await bodies.get()) is not None:
-                pending += chunk
-                *events, pending = pending.split(b"\n\n")
-                for event in events:
-                    for line in event.split(b"\n"):
-                        if line.startswith(b"data: ") and line != b"data: [DONE]":
-                            yield orjson.loads(line[len(b"data: ") :])
+                *complete, pending = (pending + chunk).split(b"\n")
+                for line in complete:
+                    yield line + b"\n"
+
+        sending = asyncio.create_task(response(scope, self._receive, send))
+        try:
+            async for data in iter_data(lines()):
+                if data != DONE:
+                    yield orjson.loads(data)
         finally:
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
@@ -277,7 +282,6 @@ class Turn:
         self.request_id = request_id
         self.body = bytes(response.body)
         self.headers = response.headers
-        self.media_type = response.media_type or ""
 
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = orjson.loads(self.body)

@@ -10,9 +10,12 @@ from gptapi.gateway.errors import invalid_request
 
 
 def updated(
-    current: Mapping[str, Any], event: Mapping[str, Any], known: frozenset[str]
+    current: Mapping[str, Any],
+    event: Mapping[str, Any],
+    known: frozenset[str],
+    defaults: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """`current` with the event's `session` fields set (null: back to unset)."""
+    """`current` with the event's `session` fields set (null: back to its default, or unset)."""
     changes = event.get("session")
     if not isinstance(changes, dict):
         raise invalid_request("session.update takes a 'session' object.", param="session")
@@ -24,7 +27,7 @@ def updated(
                 code="unknown_parameter",
             )
     merged = {**current, **changes}
-    return {name: value for name, value in merged.items() if value is not None}
+    return {**defaults, **{name: value for name, value in merged.items() if value is not None}}
 
 
 def whole_number(settings: Mapping[str, Any], name: str, low: int, high: int) -> int:

@@ -17,10 +17,11 @@ from typing import Any
 
 from gptapi.gateway import errors
 from gptapi.gateway.openai.billing import priced
-from gptapi.gateway.realtime.session import Session
+from gptapi.gateway.realtime.session import Session, unknown_event
 from gptapi.gateway.realtime.settings import updated
 
 SETTINGS = frozenset({"model", "voice", "speed", "response_format", "instructions"})
+DEFAULTS = {"response_format": "pcm"}
 # A sentence ends at its punctuation followed by a space, or at a line break (so "3.5" and
 # "e.g." mid-word do not end one, and the last sentence waits for more text or a commit).
 _END = re.compile("[.!?\u2026\u3002\uff01\uff1f]+[\"'\u201d\u2019)\\]]*(?=\\s)|\n")
@@ -87,14 +88,14 @@ class Speaker:
 class SpeechStream:
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.settings: dict[str, Any] = {"response_format": "pcm"}
+        self.settings: dict[str, Any] = dict(DEFAULTS)
         self.sentences = Sentences()
         self.speaker = Speaker(session)
 
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "session.update":
-            self.settings = updated(self.settings, event, SETTINGS)
+            self.settings = updated(self.settings, event, SETTINGS, DEFAULTS)
             await self.session.confirm(self.settings)
         elif kind == "input_text.append":
             text = event.get("text")
@@ -125,11 +126,3 @@ class SpeechStream:
     async def _done(self) -> None:
         segments = self.speaker.segments
         await self.session.send_event("speech.done", segments=segments, usage=self.speaker.totals())
-
-
-def unknown_event(kind: str, known: str) -> errors.OpenAIError:
-    return errors.invalid_request(
-        f"Unknown event type '{kind}'; this endpoint takes: {known}.",
-        param="type",
-        code="unknown_event",
-    )

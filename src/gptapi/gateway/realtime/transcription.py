@@ -17,9 +17,8 @@ import wave
 from typing import Any
 
 from gptapi.gateway.openai.billing import priced
-from gptapi.gateway.realtime.session import Session
+from gptapi.gateway.realtime.session import Session, unknown_event
 from gptapi.gateway.realtime.settings import required, updated, whole_number
-from gptapi.gateway.realtime.speech import unknown_event
 
 SETTINGS = frozenset({"model", "language", "prompt", "sample_rate", "segment_seconds"})
 DEFAULTS = {"sample_rate": 16_000, "segment_seconds": 5}
@@ -106,11 +105,11 @@ class TranscriptionStream:
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "session.update":
-            settings = updated(self.settings, event, SETTINGS)
-            whole_number({**DEFAULTS, **settings}, "sample_rate", 8_000, 48_000)
-            whole_number({**DEFAULTS, **settings}, "segment_seconds", 1, 30)
-            self.settings = {**DEFAULTS, **settings}
-            await self.session.confirm(self.settings)
+            settings = updated(self.settings, event, SETTINGS, DEFAULTS)
+            whole_number(settings, "sample_rate", 8_000, 48_000)
+            whole_number(settings, "segment_seconds", 1, 30)
+            self.settings = settings
+            await self.session.confirm(settings)
         elif kind == "input_audio.commit":
             rest = self.buffer.rest()
             if rest:

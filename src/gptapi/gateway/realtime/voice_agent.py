@@ -21,9 +21,9 @@ from typing import Any
 
 from gptapi.gateway import errors
 from gptapi.gateway.openai.billing import priced
-from gptapi.gateway.realtime.session import Session
+from gptapi.gateway.realtime.session import Session, unknown_event
 from gptapi.gateway.realtime.settings import required, updated, whole_number
-from gptapi.gateway.realtime.speech import Sentences, Speaker, unknown_event
+from gptapi.gateway.realtime.speech import Sentences, Speaker
 from gptapi.gateway.realtime.transcription import SAMPLE_BYTES, AudioBuffer, Transcriber
 
 SETTINGS = frozenset(
@@ -58,7 +58,7 @@ class VoiceAgent:
     async def on_event(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "session.update":
-            settings = {**DEFAULTS, **updated(self.settings, event, SETTINGS)}
+            settings = updated(self.settings, event, SETTINGS, DEFAULTS)
             whole_number(settings, "sample_rate", 8_000, 48_000)
             self.settings = settings
             await self.session.confirm(settings)
