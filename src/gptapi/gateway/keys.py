@@ -29,7 +29,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gptapi.gateway.credits import Hold, SpendCap
-from gptapi.kit.clock import month_start
+from gptapi.kit.clock import month_start, next_month
 from gptapi.kit.db import SessionMaker
 from gptapi.kit.key_scopes import Scope, scopes_of
 from gptapi.kit.secrets import hash_api_key, looks_like_api_key
@@ -234,8 +234,9 @@ class KeyCache:
         charges = self._charges.get(key_id, [])
         settled = len(charges)
         running = [hold for hold in charges if hold.open]  # no usage row yet
-        now = datetime.now(UTC)
-        spend = await cost_by_key(session, organization_id, month_start(now), now, key_id=key_id)
+        start = month_start(datetime.now(UTC))
+        # The whole month, as the shared store reads it: a row is counted once it commits.
+        spend = await cost_by_key(session, organization_id, start, next_month(start), key_id=key_id)
         self._spend[key_id] = spend.get(key_id, 0)
         self._charges[key_id] = running + charges[settled:]
 

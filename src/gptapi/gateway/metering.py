@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gptapi.gateway.credits import Charge, CreditStore
 from gptapi.gateway.metrics import LEDGER_BATCH_SIZE, USAGE_QUEUE_DEPTH
+from gptapi.kit.clock import month_label
 from gptapi.kit.db import connect_sqlite, is_sqlite
 
 log = logging.getLogger(__name__)
@@ -449,7 +450,7 @@ class UsageWriter:
         for entry in entries:
             costs[entry.organization_id] += entry.cost_nanos
             if entry.hold_id:
-                month = entry.created_at.strftime("%Y-%m")  # UTC, as caps count months
+                month = month_label(entry.created_at)
                 charge = Charge(entry.hold_id, entry.api_key_id, entry.cost_nanos, month)
                 charges[entry.organization_id].append(charge)
         # Costs of this batch leave `pending` now, including any a retry found committed.

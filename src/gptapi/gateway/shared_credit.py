@@ -40,7 +40,7 @@ from gptapi.gateway.credits import (
     SpendCap,
     SpendCapReached,
 )
-from gptapi.kit.clock import month_start, next_month
+from gptapi.kit.clock import month_label, month_start, next_month
 from gptapi.kit.db import SessionMaker
 from gptapi.models import Organization
 from gptapi.usage_sums import cost_by_key
@@ -225,7 +225,7 @@ class RedisCreditAccounts:
         keys = self._keys(organization_id)
         hold = Hold(organization_id, amount, id=uuid.uuid4().hex)
         now = datetime.now(UTC)
-        month = now.strftime("%Y-%m")
+        month = month_label(now)
         capped: list[str | int] = (
             [cap.key_id.hex, cap.cap_nanos, month] if cap is not None else ["", 0, ""]
         )
@@ -323,5 +323,5 @@ class RedisCreditAccounts:
             return
         await self._load_spend_script(
             keys=keys[:1],
-            args=[key, spend.get(cap.key_id, 0), now.strftime("%Y-%m"), int(epoch or 0)],
+            args=[key, spend.get(cap.key_id, 0), month_label(now), int(epoch or 0)],
         )

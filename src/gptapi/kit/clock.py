@@ -44,6 +44,11 @@ def month_start(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def month_label(moment: datetime) -> str:
+    """`moment`'s calendar month in UTC as `2026-05`: how gateways name a key's spend month."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
 def next_month(month: datetime) -> datetime:
     """The start of the month after `month` (itself the start of a month)."""
     return (
